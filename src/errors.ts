@@ -1,0 +1,84 @@
+/**
+ * Every error code ssekit raises, one per problem.
+ *
+ * - `INVALID_EVENT`: an `event` name holds CR or LF, which would forge fields.
+ * - `INVALID_ID`: an `id` holds CR, LF or NUL.
+ * - `INVALID_RETRY`: `retry` is not a non-negative safe integer.
+ * - `INVALID_DATA`: data the endpoint's frame format cannot carry (e.g. a line break inside a
+ *   line-delimited custom format, or `undefined`).
+ * - `UNSERIALIZABLE_DATA`: a value JSON cannot serialise (BigInt, a cycle, a throwing `toJSON`).
+ * - `INVALID_OPTION`: an option of the wrong type or range.
+ * - `QUEUE_OVERFLOW`: a producer that ignores backpressure filled the bounded queue.
+ * - `CLIENT_GONE`: the client disconnected; the abort reason handed to producers.
+ */
+export type SseErrorCode =
+  | 'INVALID_EVENT'
+  | 'INVALID_ID'
+  | 'INVALID_RETRY'
+  | 'INVALID_DATA'
+  | 'UNSERIALIZABLE_DATA'
+  | 'INVALID_OPTION'
+  | 'QUEUE_OVERFLOW'
+  | 'CLIENT_GONE';
+
+const brand = Symbol.for('ssekit.SseError');
+
+/**
+ * The one error class ssekit throws: a string-literal {@link SseErrorCode}, the offending `field`
+ * where there is one, and the underlying `cause`.
+ *
+ * @example Telling a refused event apart
+ * ```ts
+ * import { formatEvent, isSseError } from 'ssekit';
+ *
+ * try {
+ *   formatEvent('hi', { event: 'a\nb' });
+ * } catch (error) {
+ *   if (isSseError(error)) console.log(error.code); // 'INVALID_EVENT'
+ * }
+ * ```
+ */
+export class SseError extends Error {
+  /** What went wrong, as a stable string literal. */
+  readonly code: SseErrorCode;
+  /** The option or event field at fault, when there is one (e.g. `"id"`, `"heartbeat"`). */
+  readonly field: string | undefined;
+
+  /**
+   * @param code - the problem
+   * @param message - a sentence for developers; never sent to clients
+   * @param options - the `field` at fault and the underlying `cause`
+   */
+  constructor(
+    code: SseErrorCode,
+    message: string,
+    options: { field?: string; cause?: unknown } = {},
+  ) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
+    this.name = 'SseError';
+    this.code = code;
+    this.field = options.field;
+    Object.defineProperty(this, brand, { value: true });
+  }
+}
+
+/**
+ * Whether `value` is an {@link SseError}, also across realms and duplicated package copies.
+ *
+ * @example Guarding an `onError` hook
+ * ```ts
+ * import { isSseError } from 'ssekit';
+ *
+ * const onError = (error: unknown) => {
+ *   if (isSseError(error) && error.code === 'QUEUE_OVERFLOW') console.warn('slow client');
+ * };
+ * ```
+ */
+export function isSseError(value: unknown): value is SseError {
+  return (
+    value instanceof SseError ||
+    (typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[brand] === true)
+  );
+}

@@ -1,0 +1,50 @@
+/**
+ * ssekit: Server-Sent Events for LLM output. The runtime-neutral core (Web APIs only): the wire
+ * format, frame formats, the stream engine, and WHATWG stream helpers for fetch runtimes.
+ *
+ * Node servers use `ssekit/node`, `ssekit/express`, `ssekit/koa` or `ssekit/hono`.
+ * @module ssekit
+ */
+export { isSseError, SseError, type SseErrorCode } from './errors.js';
+export {
+  type EventFields,
+  formatComment,
+  formatDataLines,
+  formatEvent,
+  formatFields,
+  formatRetry,
+  hasLineBreak,
+  serializeData,
+} from './format.js';
+export {
+  type CustomFormatOptions,
+  customFormat,
+  type FormatOption,
+  type FrameFormat,
+  ndjsonFormat,
+  rawFormat,
+  resolveFormat,
+  sseFormat,
+} from './frames.js';
+export { streamHeaders } from './headers.js';
+export {
+  isSseEvent,
+  resolveOptions,
+  type SseEvent,
+  type SseEventInit,
+  sseEvent,
+  type StreamConfig,
+  type StreamOptions,
+} from './options.js';
+export {
+  collectText,
+  type Handler,
+  isSource,
+  type Producer,
+  runStream,
+  type Source,
+  type SseTransport,
+  type SseWriter,
+  type StreamRun,
+} from './stream.js';
+export { type SseResponseOptions, toSseResponse, toSseStream } from './web.js';

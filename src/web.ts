@@ -1,0 +1,124 @@
+/**
+ * WHATWG stream and `Response` helpers, for fetch runtimes: Hono, Bun, Deno, Workers and
+ * Next.js route handlers.
+ * @module
+ */
+import { streamHeaders } from './headers.js';
+import { resolveOptions, type StreamConfig, type StreamOptions } from './options.js';
+import { type Producer, runStream, type StreamRun } from './stream.js';
+
+/** The byte count a {@link toSseStream} stream buffers before it stops pulling from the producer. */
+const HIGH_WATER_MARK = 64 * 1024;
+
+function startWebStream<T>(
+  producer: Producer<T>,
+  config: StreamConfig<T>,
+): { stream: ReadableStream<Uint8Array>; run: () => StreamRun } {
+  const encoder = new TextEncoder();
+  let run: StreamRun | undefined;
+  let wake: (() => void) | undefined;
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        let open = true;
+        run = runStream(
+          {
+            commit() {},
+            write(chunk) {
+              if (!open) return true;
+              controller.enqueue(encoder.encode(chunk));
+              return (controller.desiredSize ?? 0) > 0;
+            },
+            waitForDrain: () => new Promise<void>((resolve) => (wake = resolve)),
+            close() {
+              if (!open) return;
+              open = false;
+              wake?.();
+              controller.close();
+            },
+          },
+          producer,
+          config,
+        );
+        run.ready.catch((error: unknown) => {
+          if (open) {
+            open = false;
+            controller.error(error);
+          }
+        });
+      },
+      pull() {
+        const resolve = wake;
+        wake = undefined;
+        resolve?.();
+      },
+      cancel(reason) {
+        run?.abort(reason);
+      },
+    },
+    { highWaterMark: HIGH_WATER_MARK, size: (chunk) => chunk.byteLength },
+  );
+  return { stream, run: () => run as StreamRun };
+}
+
+/**
+ * Streams a producer as a `ReadableStream` of encoded frames. Cancelling the stream (the client
+ * went away) aborts the producer's signal and cancels its source at once; the producer is paused
+ * while the consumer is not reading. A producer that fails before its first frame errors the
+ * stream; one that fails later ends it with the endpoint's error event.
+ *
+ * @example A Next.js route handler
+ * ```ts
+ * import { streamHeaders, toSseStream } from 'ssekit';
+ *
+ * export function GET() {
+ *   const body = toSseStream(['Hello', ' world'], { done: { data: '[DONE]' } });
+ *   return new Response(body, { headers: streamHeaders('text/event-stream') });
+ * }
+ * ```
+ */
+export function toSseStream<T>(
+  producer: Producer<T>,
+  options: StreamOptions<T> = {},
+): ReadableStream<Uint8Array> {
+  return startWebStream(producer, resolveOptions(options)).stream;
+}
+
+/** Options of {@link toSseResponse}: the stream's options plus extra response headers. */
+export interface SseResponseOptions<T = unknown> extends StreamOptions<T> {
+  /** Extra headers for the response (the streaming headers win on conflict). @defaultValue none */
+  headers?: Record<string, string> | undefined;
+}
+
+/**
+ * Streams a producer as a `Response` with the right headers. Resolves once the producer has
+ * started (its handler returned a source, or it wrote its first frame), and rejects with the
+ * producer's error if it failed before that, so the framework's error handler answers with its
+ * normal status instead of a broken 200.
+ *
+ * @example A Bun or Deno server
+ * ```ts
+ * import { toSseResponse } from 'ssekit';
+ *
+ * export default {
+ *   fetch: () =>
+ *     toSseResponse(async function* () {
+ *       yield 'Hello';
+ *       yield ' world';
+ *     }()),
+ * };
+ * ```
+ */
+export async function toSseResponse<T>(
+  producer: Producer<T>,
+  options: SseResponseOptions<T> = {},
+): Promise<Response> {
+  const { headers, ...streamOptions } = options;
+  const config = resolveOptions(streamOptions);
+  const { stream, run } = startWebStream(producer, config);
+  await run().ready;
+  return new Response(stream, {
+    status: 200,
+    headers: { ...headers, ...streamHeaders(config.format.contentType) },
+  });
+}
