@@ -1,6 +1,18 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // Tests and examples import 'ssekit/…' as users do; resolve them to the sources so a test run
+    // needs no build. (The CommonJS test spawns Node on the built package instead.)
+    alias: [
+      { find: /^ssekit$/, replacement: here('./src/index.ts') },
+      { find: /^ssekit\/node$/, replacement: here('./src/node.ts') },
+      { find: /^ssekit\/(express|koa|hono)$/, replacement: here('./adapters/$1.ts') },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
