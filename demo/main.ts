@@ -1,18 +1,15 @@
-// Placeholder demo: replaced by the full multi-framework demo (issue 4).
-import { createServer } from 'node:http';
-import { sse } from 'ssekit/node';
+/**
+ * `npm start`: the emulator and the Express, Koa and Hono demo apps on 127.0.0.1 (see `start.ts`
+ * for the environment variables), then where to open them.
+ * @module
+ */
+import { startAll } from './start.js';
 
-const server = createServer(
-  sse(async (writer) => {
-    for (const token of ['Hello', ',', ' world', '!']) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      await writer.send(token);
-    }
-  }),
-);
-server.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
-  console.log(
-    'ssekit demo: curl -N http://127.0.0.1:%d/',
-    (server.address() as { port: number }).port,
-  );
-});
+const demo = await startAll();
+console.log(`\n${demo.banner}\n\nPress Ctrl+C to stop.\n`);
+
+function shutdown(): void {
+  void demo.close().then(() => process.exit(0));
+}
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);

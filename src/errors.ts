@@ -10,6 +10,9 @@
  * - `INVALID_OPTION`: an option of the wrong type or range.
  * - `QUEUE_OVERFLOW`: a producer that ignores backpressure filled the bounded queue.
  * - `CLIENT_GONE`: the client disconnected; the abort reason handed to producers.
+ * - `UPSTREAM_ERROR`: an upstream stream being read or relayed failed: an error status, a body
+ *   that is not `text/event-stream`, data that is not the JSON it should be, or an error event
+ *   from the provider.
  */
 export type SseErrorCode =
   | 'INVALID_EVENT'
@@ -19,7 +22,8 @@ export type SseErrorCode =
   | 'UNSERIALIZABLE_DATA'
   | 'INVALID_OPTION'
   | 'QUEUE_OVERFLOW'
-  | 'CLIENT_GONE';
+  | 'CLIENT_GONE'
+  | 'UPSTREAM_ERROR';
 
 const brand = Symbol.for('ssekit.SseError');
 
@@ -65,7 +69,7 @@ export class SseError extends Error {
 /**
  * Whether `value` is an {@link SseError}, also across realms and duplicated package copies.
  *
- * @example Guarding an `onError` hook
+ * @example Guarding an onError hook
  * ```ts
  * import { isSseError } from 'ssekit';
  *

@@ -73,7 +73,7 @@ export function serializeData(data: unknown): string {
 /**
  * Whether `text` holds a CR or LF.
  *
- * @example
+ * @example Checking text before framing it
  * ```ts
  * import { hasLineBreak } from 'ssekit';
  *
@@ -89,7 +89,7 @@ export function hasLineBreak(text: string): boolean {
  *
  * @throws {@link SseError} `INVALID_EVENT`, `INVALID_ID` or `INVALID_RETRY`.
  *
- * @example
+ * @example The field lines of a named event
  * ```ts
  * import { formatFields } from 'ssekit';
  *
@@ -166,7 +166,7 @@ function formatRetryLine(retry: unknown): string {
  * Splits already-serialised text into `data:` lines, one per line of the text, with exactly one
  * space after the colon and nothing stripped.
  *
- * @example
+ * @example Multi-line data
  * ```ts
  * import { formatDataLines } from 'ssekit';
  *
@@ -210,7 +210,7 @@ export function formatEvent(data: unknown, fields?: EventFields): string {
  * Formats a comment: one `:` line per line of `text`, ignored by every SSE client. Used for
  * heartbeats and the opening comment.
  *
- * @example
+ * @example A heartbeat comment
  * ```ts
  * import { formatComment } from 'ssekit';
  *
@@ -232,7 +232,7 @@ export function formatComment(text: string): string {
  *
  * @throws {@link SseError} `INVALID_RETRY`.
  *
- * @example
+ * @example Slowing reconnects down
  * ```ts
  * import { formatRetry } from 'ssekit';
  *

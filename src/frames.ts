@@ -33,7 +33,7 @@ export interface FrameFormat {
  * per line of data, and a blank line. `Content-Type: text/event-stream` without a charset
  * parameter, since Postman's SSE view does not recognise `; charset=utf-8`.
  *
- * @example
+ * @example The default format
  * ```ts
  * import { sseFormat } from 'ssekit';
  *
@@ -53,7 +53,7 @@ const noComment = (): undefined => undefined;
  * (strings as they are, other values as JSON) and nothing else. Event fields and comments
  * (so heartbeats) are not sent. `Content-Type: text/plain; charset=utf-8`.
  *
- * @example
+ * @example A bare token
  * ```ts
  * import { rawFormat } from 'ssekit';
  *
@@ -70,7 +70,7 @@ export const rawFormat: FrameFormat = {
  * Newline-delimited JSON: every event's data as one line of JSON (strings too, as JSON strings).
  * Event fields and comments are not sent. `Content-Type: application/x-ndjson`.
  *
- * @example
+ * @example One JSON line per event
  * ```ts
  * import { ndjsonFormat } from 'ssekit';
  *
@@ -105,11 +105,12 @@ export interface CustomFormatOptions {
  * values as compact JSON), the `body_prefix`/`body_suffix` of lanarky, made safe: when the prefix
  * or suffix holds a line break the framing is line-based, so data holding CR or LF is refused
  * with `INVALID_DATA` (send JSON, which escapes them, or use {@link sseFormat}); otherwise data
- * holding the suffix is refused. Fields and comments are not sent.
+ * holding the suffix, or ending in a way that runs into it (`'a|'` before the suffix `'||'`), is
+ * refused. Fields and comments are not sent.
  *
  * @throws {@link SseError} `INVALID_OPTION` when an option is not a string.
  *
- * @example Lines of `token=` text
+ * @example Lines of token= text
  * ```ts
  * import { customFormat } from 'ssekit';
  *
@@ -135,12 +136,17 @@ export function customFormat(options: CustomFormatOptions): FrameFormat {
     contentType,
     event: function customEvent(data) {
       const text = serializeData(data);
-      if (lineBased ? hasLineBreak(text) : suffix !== '' && text.includes(suffix)) {
+      // Not line-based: the suffix must first occur right after the data, so `'a|'` with the
+      // suffix `'||'` ('a|||') is refused too; a reader splitting on the suffix would cut it early.
+      const breaksFraming = lineBased
+        ? hasLineBreak(text)
+        : suffix !== '' && (text + suffix).indexOf(suffix) !== text.length;
+      if (breaksFraming) {
         throw new SseError(
           'INVALID_DATA',
           lineBased
             ? '`data` holds a line break, which this line-based custom format cannot carry; send JSON or use the SSE format'
-            : `\`data\` holds the format's suffix ${JSON.stringify(suffix)}`,
+            : `\`data\` holds (or runs into) the format's suffix ${JSON.stringify(suffix)}`,
           { field: 'data' },
         );
       }
@@ -158,7 +164,7 @@ export type FormatOption = 'sse' | 'raw' | 'ndjson' | FrameFormat;
  *
  * @throws {@link SseError} `INVALID_OPTION` for an unknown name or a malformed object.
  *
- * @example
+ * @example A format chosen by name
  * ```ts
  * import { resolveFormat } from 'ssekit';
  *

@@ -12,7 +12,7 @@
  *
  * `Connection: keep-alive` is added by the Node transport on HTTP/1.x only (HTTP/2 forbids it).
  *
- * @example
+ * @example Headers for a fetch Response
  * ```ts
  * import { streamHeaders } from 'ssekit';
  *

@@ -48,3 +48,41 @@ export {
   type StreamRun,
 } from './stream.js';
 export { type SseResponseOptions, toSseResponse, toSseStream } from './web.js';
+export {
+  type Endpoint,
+  type JsonDocument,
+  type JsonToggleOptions,
+  parseStreamFlag,
+  resolveEndpoint,
+  type SseOptions,
+  streamRequested,
+  type StreamToggle,
+} from './toggle.js';
+export { anthropicText, type AnthropicStreamEvent } from './integrations/anthropic.js';
+export {
+  type AgentEventFields,
+  type AgentEventMap,
+  type AgentEventNames,
+  type AgentEvents,
+  agentEvents,
+} from './integrations/agent.js';
+export {
+  type LangChainEventData,
+  type LangChainEventNames,
+  type LangChainHandler,
+  langChainHandler,
+  type LangChainHandlerOptions,
+  type LangChainSerialized,
+} from './integrations/langchain.js';
+export {
+  type OpenAIChatChunk,
+  type OpenAIResponseEvent,
+  type OpenAIStreamItem,
+  openAIText,
+} from './integrations/openai.js';
+export {
+  readSse,
+  readSseData,
+  type ReadSseDataOptions,
+  type SseMessage,
+} from './integrations/relay.js';

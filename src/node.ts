@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import {
   type Handler,
+  isSseError,
   type Producer,
   resolveOptions,
   runStream,
@@ -108,7 +109,7 @@ export function streamToResponse<T>(
  * handler. Resolves when the stream has ended; rejects, with nothing written, if the producer
  * failed before its first frame, so the caller can answer with an error status.
  *
- * @example Inside a `node:http` handler
+ * @example Inside a node:http handler
  * ```ts
  * import { createServer } from 'node:http';
  * import { sendSse } from 'ssekit/node';
@@ -133,9 +134,10 @@ export async function sendSse<T>(
 /**
  * Makes a `node:http` request listener that streams what `handler` produces. A handler that fails
  * before its first frame gets a bare `500` (and `onError` is called); later failures end the
- * stream with the endpoint's error event.
+ * stream with the endpoint's error event. A client that leaves before the first frame aborts the
+ * handler's signal and is not reported to `onError`.
  *
- * @example
+ * @example A plain node:http server
  * ```ts
  * import { createServer } from 'node:http';
  * import { sse } from 'ssekit/node';
@@ -156,6 +158,9 @@ export function sse<T>(
   return function sseListener(req, res) {
     const run = streamToResponse(res, (writer) => handler(writer, req, res), config);
     run.ready.catch((error: unknown) => {
+      // A client that left before the first frame is not a handler failure, and has no one to
+      // answer.
+      if (isSseError(error) && error.code === 'CLIENT_GONE') return;
       config.onError?.(error);
       if (!res.headersSent && !res.destroyed) res.writeHead(500).end();
     });

@@ -36,7 +36,7 @@ export function sseEvent(data: unknown, fields: EventFields = {}): SseEvent {
 /**
  * Whether `value` was made by {@link sseEvent}.
  *
- * @example
+ * @example Events versus plain data
  * ```ts
  * import { isSseEvent, sseEvent } from 'ssekit';
  *
@@ -82,7 +82,8 @@ export interface StreamOptions<T = unknown> {
   /**
    * Milliseconds of silence after which a heartbeat comment is sent, so proxies and clients that
    * cut idle connections keep the stream; the timer restarts on every frame. `false` turns
-   * heartbeats off. Formats without comments (`raw`, `ndjson`, custom) send none.
+   * heartbeats off. Formats without comments (`raw`, `ndjson`, custom) send none. At most
+   * 2147483647 (2^31 - 1, the longest timer delay).
    * @defaultValue `15000`
    */
   heartbeat?: number | false | undefined;
@@ -151,6 +152,8 @@ export interface StreamConfig<T = unknown> {
   readonly onError: ((error: unknown) => void) | undefined;
 }
 
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
 const genericError = (): SseEventInit => ({
   event: 'error',
   data: { error: 'Internal Server Error' },
@@ -171,7 +174,7 @@ function invalid(field: string, expected: string, received: unknown): SseError {
  *
  * @throws {@link SseError} `INVALID_OPTION` (or the field's own code) naming the option.
  *
- * @example
+ * @example Resolving once per endpoint
  * ```ts
  * import { resolveOptions } from 'ssekit';
  *
@@ -196,8 +199,17 @@ export function resolveOptions<T = unknown>(options: StreamOptions<T> = {}): Str
   }
   const doneFrame = done ? format.event(done.data, done) : undefined;
 
-  if (heartbeat !== false && !(Number.isSafeInteger(heartbeat) && heartbeat > 0)) {
-    throw invalid('heartbeat', 'a positive integer number of milliseconds or false', heartbeat);
+  // Timers hold at most 2^31 - 1 ms; a longer delay fires at once (Node: TimeoutOverflowWarning),
+  // which would turn the heartbeat into a busy loop.
+  if (
+    heartbeat !== false &&
+    !(Number.isSafeInteger(heartbeat) && heartbeat > 0 && heartbeat <= MAX_TIMER_DELAY)
+  ) {
+    throw invalid(
+      'heartbeat',
+      `a positive integer number of milliseconds up to ${MAX_TIMER_DELAY}, or false`,
+      heartbeat,
+    );
   }
   const heartbeatFrame = heartbeat === false ? undefined : format.comment('');
 

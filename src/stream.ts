@@ -24,8 +24,8 @@ export interface SseTransport {
 }
 
 /**
- * The push writer a handler receives. Its methods are bound, so they can be handed straight to
- * callback APIs (`{ handleLLMNewToken: writer.send }`).
+ * The push writer a handler receives. Its methods are bound (typed `this: void`, so linters allow
+ * it), so they can be handed straight to callback APIs (`{ handleLLMNewToken: writer.send }`).
  */
 export interface SseWriter {
   /** Aborts when the client goes away (reason: `SseError` `CLIENT_GONE`) or the stream fails. */
@@ -37,11 +37,11 @@ export interface SseWriter {
    * data or fields that cannot be sent, and the stream stays usable. The returned promise never
    * rejects: it resolves once the transport can take more (await it to honour backpressure).
    */
-  send(data: unknown, fields?: EventFields): Promise<void>;
+  send(this: void, data: unknown, fields?: EventFields): Promise<void>;
   /** Sends a comment (ignored by clients; formats without comments send nothing). */
-  comment(text: string): Promise<void>;
+  comment(this: void, text: string): Promise<void>;
   /** Ends the stream normally (the `done` event, if configured, is sent first). */
-  close(): void;
+  close(this: void): void;
 }
 
 /** Anything ssekit can pipe: an async iterable (SDK streams, Node `Readable`), a WHATWG `ReadableStream`, or an iterable. */
@@ -85,7 +85,7 @@ function isReadableStream(value: unknown): value is ReadableStream<unknown> {
 /**
  * Whether `value` is something ssekit can pipe (strings are not: send them as one event).
  *
- * @example
+ * @example Strings are not sources
  * ```ts
  * import { isSource } from 'ssekit';
  *
@@ -154,6 +154,15 @@ export function runStream<T>(
     committed = true;
     transport.commit();
     resolveReady();
+  }
+
+  /** Gives events without a name of their own the endpoint's `event` name. */
+  function named(eventFields: EventFields | undefined): EventFields | undefined {
+    if (eventFields === undefined) return fields;
+    if (fields === undefined || typeof eventFields !== 'object' || eventFields === null)
+      return eventFields;
+    if (eventFields.event !== undefined) return eventFields;
+    return { event: fields.event, id: eventFields.id, retry: eventFields.retry };
   }
 
   /** Writes or queues one encoded frame; the promise resolves when the transport has room. */
@@ -298,8 +307,17 @@ export function runStream<T>(
     }
     if (map !== undefined) value = map(value as T, index++);
     if (value === undefined) return RESOLVED;
-    const frame = isSseEvent(value) ? format.event(value.data, value) : format.event(value, fields);
+    const frame = isSseEvent(value)
+      ? format.event(value.data, named(value))
+      : format.event(value, fields);
     return closing ? RESOLVED : write(frame);
+  }
+
+  /** Emits what a byte source left in the decoder: an incomplete character becomes U+FFFD. */
+  function flushDecoder(): Promise<void> | undefined {
+    const rest = decoder?.decode();
+    decoder = undefined;
+    return rest ? emit(rest) : undefined;
   }
 
   async function pump(source: Source<T>): Promise<void> {
@@ -308,7 +326,8 @@ export function runStream<T>(
       cancelSource = () => void reader.cancel(controller.signal.reason).catch(noop);
       for (;;) {
         const { done: end, value } = await reader.read();
-        if (end || closing) return;
+        if (closing) return;
+        if (end) return flushDecoder();
         await emit(value);
       }
     }
@@ -317,6 +336,7 @@ export function runStream<T>(
         ? source[Symbol.asyncIterator]()
         : (source as Iterable<T>)[Symbol.iterator]();
     const destroy = (source as { destroy?: ((error?: Error) => void) | undefined }).destroy;
+    // Whether the iterator needs no return(): it finished, threw, or return() was already called.
     let finished = false;
     cancelSource = () => {
       // A Node Readable stops at once when destroyed; an async generator's return() waits for
@@ -325,31 +345,36 @@ export function runStream<T>(
         safely(() => {
           destroy.call(source);
         });
-      if (!finished) void Promise.resolve(safely(() => iterator.return?.())).catch(noop);
-    };
-    try {
-      for (;;) {
-        const step = await iterator.next();
-        if (step.done) {
-          finished = true;
-          return;
-        }
-        if (closing) return;
-        await emit(step.value);
-      }
-    } catch (error) {
+      if (finished) return;
       finished = true;
-      throw error;
-    } finally {
-      if (!finished && !ended) {
-        finished = true;
-        void Promise.resolve(safely(() => iterator.return?.())).catch(noop);
+      void Promise.resolve(safely(() => iterator.return?.())).catch(noop);
+    };
+    for (;;) {
+      let step: IteratorResult<T>;
+      try {
+        step = await iterator.next();
+      } catch (error) {
+        finished = true; // an iterator that threw is done; return() is not called (as in for-of)
+        throw error;
       }
+      if (step.done) {
+        finished = true;
+        return flushDecoder();
+      }
+      if (closing) return; // finish() or abort() has already called cancelSource()
+      // If emit throws (a `map` that throws, data the format refuses), fail() calls cancelSource(),
+      // which calls return() as a for-of loop would.
+      await emit(step.value);
     }
   }
 
   function onResult(result: void | Source<T>): void {
-    if (closing) return;
+    if (closing) {
+      // The client left (or the stream failed) while the handler was still working: the source it
+      // returns must still be stopped, or an upstream LLM call keeps running for no one.
+      if (isSource(result)) discard(result);
+      return;
+    }
     if (result === undefined || result === null) return finish();
     if (!isSource(result)) {
       return fail(
@@ -371,7 +396,7 @@ export function runStream<T>(
     },
     send(data: unknown, eventFields?: EventFields): Promise<void> {
       if (closing) return RESOLVED;
-      return write(format.event(data, eventFields ?? fields));
+      return write(format.event(data, named(eventFields)));
     },
     comment(text: string): Promise<void> {
       if (closing) return RESOLVED;
@@ -400,6 +425,23 @@ export function runStream<T>(
   return { signal: controller.signal, ready, done, abort };
 }
 
+/** Stops a source that will not be read: cancels a stream, destroys a Readable, returns an iterator. */
+function discard(source: Source): void {
+  if (isReadableStream(source)) {
+    void source.cancel().catch(noop);
+    return;
+  }
+  const { destroy } = source as { destroy?: (() => void) | undefined };
+  if (typeof destroy === 'function') safely(() => destroy.call(source));
+  safely(() => {
+    const iterator =
+      Symbol.asyncIterator in source
+        ? source[Symbol.asyncIterator]()
+        : (source as Iterable<unknown>)[Symbol.iterator]();
+    void Promise.resolve(iterator.return?.()).catch(noop);
+  });
+}
+
 function safely<R>(fn: () => R): R | undefined {
   try {
     return fn();
@@ -415,7 +457,7 @@ function safely<R>(fn: () => R): R | undefined {
  *
  * @throws whatever the producer throws, at any point: there is no stream to end with an error event.
  *
- * @example
+ * @example Joining tokens for a JSON answer
  * ```ts
  * import { collectText } from 'ssekit';
  *
@@ -427,6 +469,7 @@ export async function collectText<T>(
   options: StreamOptions<T> = {},
   signal?: AbortSignal,
 ): Promise<string> {
+  signal?.throwIfAborted(); // an `abort` listener added now would never fire
   const { map, event } = options;
   const config = resolveOptions<T>({
     format: 'raw',
@@ -447,9 +490,14 @@ export async function collectText<T>(
     producer,
     { ...config, onError: (error) => (failure = { error }) },
   );
-  signal?.addEventListener('abort', () => run.abort(signal.reason), { once: true });
-  await run.ready;
-  await run.done;
+  const stop = (): void => run.abort(signal?.reason);
+  signal?.addEventListener('abort', stop, { once: true });
+  try {
+    await run.ready;
+    await run.done;
+  } finally {
+    signal?.removeEventListener('abort', stop);
+  }
   if (failure) throw failure.error;
   if (signal?.aborted) throw signal.reason;
   return parts.join('');

@@ -3,6 +3,7 @@
  * Next.js route handlers.
  * @module
  */
+import { SseError } from './errors.js';
 import { streamHeaders } from './headers.js';
 import { resolveOptions, type StreamConfig, type StreamOptions } from './options.js';
 import { type Producer, runStream, type StreamRun } from './stream.js';
@@ -17,10 +18,10 @@ function startWebStream<T>(
   const encoder = new TextEncoder();
   let run: StreamRun | undefined;
   let wake: (() => void) | undefined;
+  let open = true; // false once the stream is closed, errored or cancelled
   const stream = new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        let open = true;
         run = runStream(
           {
             commit() {},
@@ -53,7 +54,12 @@ function startWebStream<T>(
         resolve?.();
       },
       cancel(reason) {
-        run?.abort(reason);
+        // The stream is already closed: the engine's transport.close() must not close it again
+        // (that throws ERR_INVALID_STATE and would leave the abort half done).
+        open = false;
+        run?.abort(
+          new SseError('CLIENT_GONE', 'the consumer cancelled the stream', { cause: reason }),
+        );
       },
     },
     { highWaterMark: HIGH_WATER_MARK, size: (chunk) => chunk.byteLength },
@@ -63,7 +69,8 @@ function startWebStream<T>(
 
 /**
  * Streams a producer as a `ReadableStream` of encoded frames. Cancelling the stream (the client
- * went away) aborts the producer's signal and cancels its source at once; the producer is paused
+ * went away) aborts the producer's signal (reason: `SseError` `CLIENT_GONE`, with the cancel
+ * reason as its `cause`) and cancels its source at once; the producer is paused
  * while the consumer is not reading. A producer that fails before its first frame errors the
  * stream; one that fails later ends it with the endpoint's error event.
  *

@@ -1,0 +1,100 @@
+/**
+ * Server-Sent Events for Express 4 and 5: a route-handler factory, {@link sse}, and an inline
+ * form, {@link sendSse}, both on the Node transport of `ssekit/node`. The same names and options
+ * as `ssekit/koa` and `ssekit/hono`.
+ * @module ssekit/express
+ */
+import type { NextFunction, Request, Response } from 'express';
+import {
+  type Endpoint,
+  type Handler,
+  isSseError,
+  type Producer,
+  resolveEndpoint,
+  SseError,
+  type SseOptions,
+  streamRequested,
+} from '../src/index.js';
+import { streamToResponse } from '../src/node.js';
+
+// `req.body` is there when `express.json()` ran; Express parses `req.query` itself.
+const byBodyOrQuery = (req: Request): boolean => streamRequested(req.body, req.query['stream']);
+
+async function respond<T>(
+  req: Request,
+  res: Response,
+  producer: Producer<T>,
+  { config, toggle }: Endpoint<T, Request>,
+): Promise<void> {
+  if (toggle && !(await toggle.stream(req))) {
+    const client = new AbortController();
+    res.once('close', () => client.abort(new SseError('CLIENT_GONE', 'the client went away')));
+    const document = await toggle.collect(producer, req, config, client.signal);
+    res.writeHead(200, document.headers).end(document.body);
+    return;
+  }
+  const run = streamToResponse(res, producer, config);
+  await run.ready;
+  await run.done;
+}
+
+/**
+ * Makes an Express route handler that streams what `handler` produces. Options are resolved once,
+ * here. A handler that fails before its first frame goes to `next(error)` (Express's error path,
+ * on Express 4 as on 5); later failures end the stream with the endpoint's error event.
+ *
+ * @example A chat endpoint with the stream toggle
+ * ```ts
+ * import express from 'express';
+ * import { sse } from 'ssekit/express';
+ *
+ * const app = express();
+ * app.post(
+ *   '/chat',
+ *   express.json(),
+ *   sse(
+ *     async (writer, req) => {
+ *       for await (const token of llm(req.body.prompt, { signal: writer.signal })) {
+ *         await writer.send(token);
+ *       }
+ *     },
+ *     { done: { data: '[DONE]' }, json: true },
+ *   ),
+ * );
+ * ```
+ */
+export function sse<T>(
+  handler: Handler<T, [Request, Response]>,
+  options: SseOptions<T, Request> = {},
+): (req: Request, res: Response, next: NextFunction) => void {
+  const endpoint = resolveEndpoint(options, byBodyOrQuery);
+  return function sseHandler(req, res, next) {
+    respond(req, res, (writer) => handler(writer, req, res), endpoint).catch((error: unknown) => {
+      // A client that left before anything was sent needs no error response.
+      if (!(isSseError(error) && error.code === 'CLIENT_GONE')) next(error);
+    });
+  };
+}
+
+/**
+ * Streams a producer on an Express response now, from inside an existing route handler. Resolves
+ * when the stream has ended; rejects, with nothing written, if the producer failed before its
+ * first frame (or the client left first), so the caller can hand the error to `next`.
+ *
+ * @example Streaming an SDK's stream
+ * ```ts
+ * import { sendSse } from 'ssekit/express';
+ *
+ * app.get('/complete', async (req, res, next) => {
+ *   const stream = await openai.chat.completions.create({ model, messages, stream: true });
+ *   await sendSse(res, stream, { map: (chunk) => chunk.choices[0]?.delta?.content }).catch(next);
+ * });
+ * ```
+ */
+export function sendSse<T>(
+  res: Response,
+  producer: Producer<T>,
+  options: SseOptions<T, Request> = {},
+): Promise<void> {
+  return respond(res.req, res, producer, resolveEndpoint(options, byBodyOrQuery));
+}

@@ -1,0 +1,396 @@
+/**
+ * The contenders: one HTTP server per library, each serving the routes described in
+ * `shared.ts` the way that library is meant to be used. The ssekit contenders share one set of
+ * producers, so they differ only in the transport.
+ */
+import { existsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import type { SseWriter, StreamOptions } from '../src/index.js';
+import {
+  aborted,
+  FRAME,
+  HEADERS,
+  param,
+  type ServerConfig,
+  type ServerStats,
+  SLOW_DATA,
+  SLOW_FRAME,
+  sleep,
+  TOKEN,
+} from './shared.js';
+
+/** One contender: how to build its server (not yet listening). */
+export interface Contender {
+  /** The name used on the command line and in tables. */
+  readonly name: string;
+  /** The baseline every ratio is taken against. */
+  readonly baseline?: boolean;
+  /** Whether this contender can run here (its adapter may not exist yet). */
+  available(): boolean;
+  create(config: ServerConfig, stats: ServerStats): Promise<Server>;
+}
+
+type Route = 'burst' | 'idle' | 'slow' | 'delay';
+
+function route(url: string | undefined): Route | undefined {
+  const path = (url ?? '/').split('?', 1)[0];
+  return path === '/burst' || path === '/idle' || path === '/slow' || path === '/delay'
+    ? (path.slice(1) as Route)
+    : undefined;
+}
+
+// ---------------------------------------------------------------- ssekit: shared producers
+
+/** The ssekit producers, one per route, written as a user would write them. */
+function ssekitProducers(stats: ServerStats) {
+  return {
+    async burst(writer: SseWriter, url: string): Promise<void> {
+      const n = param(url, 'n', 1);
+      for (let i = 0; i < n; i++) await writer.send(TOKEN);
+    },
+    async idle(writer: SseWriter): Promise<void> {
+      await writer.send(TOKEN);
+      await aborted(writer.signal);
+    },
+    async slow(writer: SseWriter, url: string): Promise<void> {
+      const bytes = param(url, 'bytes', 0);
+      for (let sent = 0; sent < bytes && !writer.closed; sent += SLOW_DATA.length) {
+        stats.offered += SLOW_DATA.length;
+        await writer.send(SLOW_DATA);
+      }
+    },
+    async delay(writer: SseWriter, url: string): Promise<void> {
+      await sleep(param(url, 'ms', 0));
+      await writer.send(TOKEN);
+    },
+  };
+}
+
+/** The options of each route: defaults everywhere, heartbeats at the configured pace on `/idle`. */
+function ssekitOptions(config: ServerConfig): Record<Route, StreamOptions> {
+  return { burst: {}, idle: { heartbeat: config.heartbeat }, slow: {}, delay: {} };
+}
+
+const adapterPath = (name: string): string =>
+  fileURLToPath(new URL(`../adapters/${name}.ts`, import.meta.url));
+
+// ---------------------------------------------------------------- helpers for hand-written servers
+
+/** Resolves on `drain`, or on `close` so a producer never waits for a client that left. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+function notFound(res: ServerResponse): void {
+  res.writeHead(404).end();
+}
+
+// ---------------------------------------------------------------- the contenders
+
+/** Plain node:http writing pre-built frames and awaiting `drain`: the baseline. */
+const baseline: Contender = {
+  name: 'node:http baseline',
+  baseline: true,
+  available: () => true,
+  create(config, stats) {
+    async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+      const url = req.url ?? '/';
+      const which = route(url);
+      if (which === undefined) return notFound(res);
+      res.writeHead(200, HEADERS);
+      res.flushHeaders();
+      switch (which) {
+        case 'burst': {
+          const n = param(url, 'n', 1);
+          for (let i = 0; i < n; i++) {
+            if (!res.write(FRAME)) {
+              await drained(res);
+              if (res.destroyed) return;
+            }
+          }
+          break;
+        }
+        case 'idle': {
+          res.write(FRAME);
+          const timer = setInterval(() => res.write(':\n\n'), config.heartbeat);
+          res.once('close', () => clearInterval(timer));
+          return;
+        }
+        case 'slow': {
+          const bytes = param(url, 'bytes', 0);
+          for (let sent = 0; sent < bytes; sent += SLOW_DATA.length) {
+            stats.offered += SLOW_DATA.length;
+            if (!res.write(SLOW_FRAME)) {
+              await drained(res);
+              if (res.destroyed) return;
+            }
+          }
+          break;
+        }
+        case 'delay':
+          await sleep(param(url, 'ms', 0));
+          res.write(FRAME);
+          break;
+      }
+      res.end();
+    }
+    return Promise.resolve(createServer((req, res) => void handle(req, res)));
+  },
+};
+
+/** `ssekit/node`: the `sse()` request listener on a plain node:http server. */
+const ssekitNode: Contender = {
+  name: 'ssekit/node',
+  available: () => true,
+  async create(config, stats) {
+    const { sse } = await import('../src/node.js');
+    const producers = ssekitProducers(stats);
+    const options = ssekitOptions(config);
+    const listeners = {
+      burst: sse((writer, req) => producers.burst(writer, req.url ?? '/'), options.burst),
+      idle: sse((writer) => producers.idle(writer), options.idle),
+      slow: sse((writer, req) => producers.slow(writer, req.url ?? '/'), options.slow),
+      delay: sse((writer, req) => producers.delay(writer, req.url ?? '/'), options.delay),
+    };
+    return createServer((req, res) => {
+      const which = route(req.url);
+      if (which === undefined) notFound(res);
+      else listeners[which](req, res);
+    });
+  },
+};
+
+/** The Express adapter (`ssekit/express`) on Express 5. */
+const ssekitExpress: Contender = {
+  name: 'ssekit/express',
+  available: () => existsSync(adapterPath('express')),
+  async create(config, stats) {
+    const { default: express } = await import('express');
+    const { sse } = await import('../adapters/express.js');
+    const producers = ssekitProducers(stats);
+    const options = ssekitOptions(config);
+    const app = express();
+    app.get(
+      '/burst',
+      sse((writer, req) => producers.burst(writer, req.url), options.burst),
+    );
+    app.get(
+      '/idle',
+      sse((writer) => producers.idle(writer), options.idle),
+    );
+    app.get(
+      '/slow',
+      sse((writer, req) => producers.slow(writer, req.url), options.slow),
+    );
+    app.get(
+      '/delay',
+      sse((writer, req) => producers.delay(writer, req.url), options.delay),
+    );
+    return createServer(app);
+  },
+};
+
+/** The Koa adapter (`ssekit/koa`) on Koa 3. */
+const ssekitKoa: Contender = {
+  name: 'ssekit/koa',
+  available: () => existsSync(adapterPath('koa')),
+  async create(config, stats) {
+    const { default: Koa } = await import('koa');
+    const { sse } = await import('../adapters/koa.js');
+    const producers = ssekitProducers(stats);
+    const options = ssekitOptions(config);
+    const routes = {
+      burst: sse((writer, ctx) => producers.burst(writer, ctx.url), options.burst),
+      idle: sse((writer) => producers.idle(writer), options.idle),
+      slow: sse((writer, ctx) => producers.slow(writer, ctx.url), options.slow),
+      delay: sse((writer, ctx) => producers.delay(writer, ctx.url), options.delay),
+    };
+    const app = new Koa();
+    app.use((ctx, next) => {
+      const which = route(ctx.url);
+      return which === undefined ? next() : routes[which](ctx);
+    });
+    return createServer(app.callback());
+  },
+};
+
+/** The Hono adapter (`ssekit/hono`) on @hono/node-server. */
+const ssekitHono: Contender = {
+  name: 'ssekit/hono',
+  available: () => existsSync(adapterPath('hono')),
+  async create(config, stats) {
+    const { Hono } = await import('hono');
+    const { createAdaptorServer } = await import('@hono/node-server');
+    const { sse } = await import('../adapters/hono.js');
+    const producers = ssekitProducers(stats);
+    const options = ssekitOptions(config);
+    const app = new Hono();
+    app.get(
+      '/burst',
+      sse((writer, c) => producers.burst(writer, c.req.url), options.burst),
+    );
+    app.get(
+      '/idle',
+      sse((writer) => producers.idle(writer), options.idle),
+    );
+    app.get(
+      '/slow',
+      sse((writer, c) => producers.slow(writer, c.req.url), options.slow),
+    );
+    app.get(
+      '/delay',
+      sse((writer, c) => producers.delay(writer, c.req.url), options.delay),
+    );
+    return createAdaptorServer({ fetch: app.fetch }) as Server;
+  },
+};
+
+/** better-sse sessions on node:http, used as its README shows (`push` has no backpressure). */
+const betterSse: Contender = {
+  name: 'better-sse',
+  available: () => true,
+  async create(config, stats) {
+    const { createSession } = await import('better-sse');
+    async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+      const url = req.url ?? '/';
+      const which = route(url);
+      if (which === undefined) return notFound(res);
+      const session = await createSession(
+        req,
+        res,
+        which === 'idle' ? { keepAlive: config.heartbeat } : {},
+      );
+      switch (which) {
+        case 'burst': {
+          const n = param(url, 'n', 1);
+          for (let i = 0; i < n; i++) session.push(TOKEN);
+          break;
+        }
+        case 'idle':
+          session.push(TOKEN);
+          return;
+        case 'slow': {
+          const bytes = param(url, 'bytes', 0);
+          for (let sent = 0; sent < bytes; sent += SLOW_DATA.length) {
+            stats.offered += SLOW_DATA.length;
+            session.push(SLOW_DATA);
+          }
+          break;
+        }
+        case 'delay':
+          await sleep(param(url, 'ms', 0));
+          session.push(TOKEN);
+          break;
+      }
+      res.end();
+    }
+    return createServer((req, res) => void handle(req, res));
+  },
+};
+
+/** Hono's own `streamSSE` helper on @hono/node-server. */
+const honoStreamSse: Contender = {
+  name: 'hono streamSSE',
+  available: () => true,
+  async create(config, stats) {
+    const { Hono } = await import('hono');
+    const { streamSSE } = await import('hono/streaming');
+    const { createAdaptorServer } = await import('@hono/node-server');
+    const app = new Hono();
+    app.get('/burst', (c) =>
+      streamSSE(c, async (stream) => {
+        const n = param(c.req.url, 'n', 1);
+        for (let i = 0; i < n; i++) await stream.writeSSE({ data: TOKEN });
+      }),
+    );
+    app.get('/idle', (c) =>
+      streamSSE(c, async (stream) => {
+        await stream.writeSSE({ data: TOKEN });
+        // streamSSE has no heartbeat of its own: this is the loop its users write.
+        while (!stream.aborted) {
+          await stream.sleep(config.heartbeat);
+          if (!stream.aborted) await stream.write(':\n\n');
+        }
+      }),
+    );
+    app.get('/slow', (c) =>
+      streamSSE(c, async (stream) => {
+        const bytes = param(c.req.url, 'bytes', 0);
+        for (let sent = 0; sent < bytes && !stream.aborted; sent += SLOW_DATA.length) {
+          stats.offered += SLOW_DATA.length;
+          await stream.writeSSE({ data: SLOW_DATA });
+        }
+      }),
+    );
+    app.get('/delay', (c) =>
+      streamSSE(c, async (stream) => {
+        await stream.sleep(param(c.req.url, 'ms', 0));
+        await stream.writeSSE({ data: TOKEN });
+      }),
+    );
+    return createAdaptorServer({ fetch: app.fetch }) as Server;
+  },
+};
+
+/** Express with a loop of `res.write` and no backpressure, as most tutorials show. */
+const naiveExpress: Contender = {
+  name: 'express res.write',
+  available: () => true,
+  async create(config, stats) {
+    const { default: express } = await import('express');
+    const app = express();
+    const start = (res: ServerResponse): void => {
+      res.writeHead(200, HEADERS);
+      res.flushHeaders();
+    };
+    app.get('/burst', (req, res) => {
+      const n = param(req.url, 'n', 1);
+      start(res);
+      for (let i = 0; i < n; i++) res.write(`data: ${TOKEN}\n\n`);
+      res.end();
+    });
+    app.get('/idle', (_req, res) => {
+      start(res);
+      res.write(`data: ${TOKEN}\n\n`);
+      const timer = setInterval(() => res.write(':\n\n'), config.heartbeat);
+      res.once('close', () => clearInterval(timer));
+    });
+    app.get('/slow', (req, res) => {
+      const bytes = param(req.url, 'bytes', 0);
+      start(res);
+      for (let sent = 0; sent < bytes; sent += SLOW_DATA.length) {
+        stats.offered += SLOW_DATA.length;
+        res.write(`data: ${SLOW_DATA}\n\n`);
+      }
+      res.end();
+    });
+    app.get('/delay', async (req, res) => {
+      start(res);
+      await sleep(param(req.url, 'ms', 0));
+      res.write(`data: ${TOKEN}\n\n`);
+      res.end();
+    });
+    return createServer(app);
+  },
+};
+
+/** Every contender, in the order they run and are listed. */
+export const contenders: readonly Contender[] = [
+  baseline,
+  ssekitNode,
+  ssekitExpress,
+  ssekitKoa,
+  ssekitHono,
+  betterSse,
+  honoStreamSse,
+  naiveExpress,
+];

@@ -1,0 +1,919 @@
+/**
+ * The benchmark orchestrator: `npm run bench` (quick, under a minute) or `npm run bench:full`.
+ *
+ * Servers and clients are separate child processes (servers with `--expose-gc`), talking to this
+ * process over IPC. Every scenario runs its contenders interleaved (A B C A B C …) for several
+ * repetitions and reports the median, the min–max and the ratio to the baseline, plain
+ * `node:http` writing pre-built frames and awaiting `drain`. Writes `bench/RESULTS.md`.
+ *
+ * Options: `--quick` | `--full`, `--only=format,throughput,latency,idle,slow`,
+ * `--contenders=<name>,<name>` (names as in the tables), `--out=<file>`.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { contenders as allContenders, type Contender } from './contenders.js';
+import { JSON_BYTES, runFormatBench } from './format.js';
+import type { Call, Reply, ServerConfig } from './shared.js';
+
+// ---------------------------------------------------------------- settings
+
+const argv = process.argv.slice(2);
+const option = (name: string): string | undefined =>
+  argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+const full = argv.includes('--full');
+
+const settings = full
+  ? {
+      mode: 'full',
+      repetitions: 3,
+      formatRepetitions: 5,
+      formatIterations: { token: 2_000_000, json: 200_000 },
+      oneConnEvents: 1_000_000,
+      manyConns: 100,
+      manyConnEvents: 20_000,
+      warmupEvents: 100_000,
+      latencyRequests: 50,
+      delayMs: 10,
+      idleSizes: [2_000, 10_000],
+      heartbeatMs: 1_000,
+      idleMs: 2_500,
+      slowOffered: 50 * 1024 * 1024,
+      slowMs: 8_000,
+      burstTimeoutMs: 120_000,
+    }
+  : {
+      mode: 'quick',
+      repetitions: 3,
+      formatRepetitions: 3,
+      formatIterations: { token: 500_000, json: 50_000 },
+      oneConnEvents: 50_000,
+      manyConns: 100,
+      manyConnEvents: 500,
+      warmupEvents: 10_000,
+      latencyRequests: 10,
+      delayMs: 10,
+      idleSizes: [300],
+      heartbeatMs: 250,
+      idleMs: 600,
+      slowOffered: 50 * 1024 * 1024,
+      slowMs: 1_500,
+      burstTimeoutMs: 60_000,
+    };
+
+const scenarios = new Set(
+  (option('only') ?? 'format,throughput,latency,idle,slow').split(',').filter(Boolean),
+);
+const wanted = option('contenders')?.split(',');
+const contenders = allContenders.filter(
+  (contender) =>
+    contender.available() &&
+    (wanted === undefined || contender.baseline || wanted.includes(contender.name)),
+);
+const skipped = allContenders.filter((contender) => !contender.available()).map((c) => c.name);
+const out = option('out') ?? fileURLToPath(new URL('RESULTS.md', import.meta.url));
+
+/** Connections one client process holds at most; file descriptors stay under the limit. */
+const CLIENT_CONNECTIONS = 15_000;
+
+// ---------------------------------------------------------------- child processes
+
+const live = new Set<ChildProcess>();
+
+/** The soft and hard open-file limits of processes spawned from here. */
+function fileLimits(): { soft: number; hard: number } {
+  const read = (flag: string): number => {
+    const result = spawnSync('sh', ['-c', `ulimit ${flag}`], { encoding: 'utf8' });
+    const text = result.stdout.trim();
+    return text === 'unlimited' ? Infinity : Number(text) || 1024;
+  };
+  return { soft: read('-Sn'), hard: read('-Hn') };
+}
+const limits = fileLimits();
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const compiled = join(root, 'node_modules/.cache/ssekit-bench');
+
+/**
+ * Compiles `src/`, `adapters/` and the bench's child entries with the project's TypeScript (the
+ * code `npm run build` emits), so the children run plain JavaScript: no loader in the measured
+ * processes, and a start-up that does not take seconds per process on a loaded machine.
+ */
+function compile(): void {
+  const files = (dir: string): string[] =>
+    readdirSync(join(root, dir), { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory()
+        ? files(join(dir, entry.name))
+        : entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')
+          ? [join(dir, entry.name)]
+          : [],
+    );
+  rmSync(compiled, { recursive: true, force: true });
+  for (const file of [...files('src'), ...files('adapters'), ...files('bench')]) {
+    if (file === join('bench', 'run.ts')) continue;
+    const { outputText } = ts.transpileModule(readFileSync(join(root, file), 'utf8'), {
+      fileName: file,
+      compilerOptions: {
+        module: ts.ModuleKind.ESNext,
+        target: ts.ScriptTarget.ES2022,
+        verbatimModuleSyntax: true,
+      },
+    });
+    const target = join(compiled, file.replace(/\.ts$/, '.js'));
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, outputText);
+  }
+  writeFileSync(join(compiled, 'package.json'), '{ "type": "module" }\n');
+}
+
+class Child {
+  readonly process: ChildProcess;
+  private nextId = 0;
+  private readonly pending = new Map<
+    number,
+    { resolve(v: unknown): void; reject(e: Error): void }
+  >();
+  readonly ready: Promise<number>;
+
+  constructor(script: string, args: string[], needFiles: number, label: string) {
+    const node = [process.execPath, '--expose-gc', script, ...args];
+    // Raise the descriptor limit in the child when the scenario needs more than the default.
+    const wantFiles = Math.min(limits.hard, Math.max(limits.soft, needFiles + 256));
+    const [command, commandArgs] =
+      wantFiles > limits.soft
+        ? ['sh', ['-c', `ulimit -n ${String(wantFiles)} && exec "$@"`, 'sh', ...node]]
+        : [node[0] as string, node.slice(1)];
+    this.process = spawn(command, commandArgs, {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      cwd: root,
+    });
+    live.add(this.process);
+    let markReady: (port: number) => void = () => {};
+    let failReady: (error: Error) => void = () => {};
+    this.ready = new Promise<number>((resolve, reject) => {
+      markReady = resolve;
+      failReady = reject;
+    });
+    this.ready.catch(() => {});
+    const timer = setTimeout(() => failReady(new Error(`${label} did not start`)), 60_000);
+    this.process.on('message', (message: Reply | { ready: true; port: number }) => {
+      if ('ready' in message) {
+        clearTimeout(timer);
+        markReady(message.port);
+        return;
+      }
+      const entry = this.pending.get(message.id);
+      if (entry === undefined) return;
+      this.pending.delete(message.id);
+      if (message.ok) entry.resolve(message.value);
+      else entry.reject(new Error(`${label}: ${message.error ?? 'failed'}`));
+    });
+    this.process.once('exit', (code, signal) => {
+      live.delete(this.process);
+      clearTimeout(timer);
+      const error = new Error(`${label} exited (${String(code ?? signal)})`);
+      failReady(error);
+      for (const entry of this.pending.values()) entry.reject(error);
+      this.pending.clear();
+    });
+  }
+
+  call<T>(cmd: string, args?: unknown, timeoutMs = 30_000): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${cmd} timed out`));
+      }, timeoutMs);
+      this.pending.set(id, {
+        resolve: (value) => {
+          clearTimeout(timer);
+          resolve(value as T);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
+      this.process.send({ id, cmd, args } satisfies Call);
+    });
+  }
+
+  /** Ends this child (by its own PID) and resolves once it has exited. */
+  stop(): Promise<void> {
+    const child = this.process;
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const force = setTimeout(() => child.kill('SIGKILL'), 2_000);
+      child.once('exit', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+}
+
+/** Kills every child still running, synchronously (safe in an `exit` handler). */
+function killAll(): void {
+  for (const child of live) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  live.clear();
+}
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+const serverScript = join(compiled, 'bench/server.js');
+const clientScript = join(compiled, 'bench/client.js');
+
+interface Server {
+  contender: Contender;
+  child: Child;
+  port: number;
+}
+
+async function startServers(list: readonly Contender[], needFiles = 0): Promise<Server[]> {
+  const config: ServerConfig = { heartbeat: settings.heartbeatMs };
+  const children = list.map(
+    (contender) =>
+      new Child(serverScript, [contender.name, JSON.stringify(config)], needFiles, contender.name),
+  );
+  const ports = await Promise.all(children.map((child) => child.ready));
+  return list.map((contender, i) => ({
+    contender,
+    child: children[i] as Child,
+    port: ports[i] as number,
+  }));
+}
+
+async function startClient(needFiles = 0): Promise<Child> {
+  const child = new Child(clientScript, [], needFiles, 'client');
+  // The client has no port: it is ready when it answers.
+  await child.call('heldStats', undefined, 60_000);
+  return child;
+}
+
+async function stopAll(children: Child[]): Promise<void> {
+  await Promise.all(children.map((child) => child.stop()));
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Cpu {
+  user: number;
+  system: number;
+}
+const cpuOf = async (server: Server): Promise<number> => {
+  const { user, system } = await server.child.call<Cpu>('cpu');
+  return user + system;
+};
+interface Memory {
+  rss: number;
+  heapUsed: number;
+}
+
+// ---------------------------------------------------------------- statistics and tables
+
+/** Samples per contender (or case) and metric. */
+class Samples {
+  private readonly data = new Map<string, number[]>();
+  private readonly failures = new Map<string, string>();
+  add(key: string, value: number): void {
+    const list = this.data.get(key) ?? [];
+    list.push(value);
+    this.data.set(key, list);
+  }
+  fail(key: string, error: unknown): void {
+    this.failures.set(key, String((error as Error)?.message ?? error).split('\n', 1)[0] ?? '');
+  }
+  failure(key: string): string | undefined {
+    return this.failures.get(key);
+  }
+  get(key: string): number[] {
+    return this.data.get(key) ?? [];
+  }
+  median(key: string): number {
+    return median(this.get(key));
+  }
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+type Unit = (value: number) => string;
+const fixed =
+  (digits: number, suffix = ''): Unit =>
+  (value) =>
+    Number.isFinite(value) ? value.toFixed(digits) + suffix : '–';
+const rate: Unit = (value) =>
+  !Number.isFinite(value)
+    ? '–'
+    : value >= 1e6
+      ? `${(value / 1e6).toFixed(2)}M`
+      : value >= 1e4
+        ? `${(value / 1e3).toFixed(0)}k`
+        : value.toFixed(0);
+
+function cell(values: number[], unit: Unit): [string, string] {
+  if (values.length === 0) return ['–', '–'];
+  return [unit(median(values)), `${unit(Math.min(...values))}–${unit(Math.max(...values))}`];
+}
+
+function ratio(value: number, base: number): string {
+  return Number.isFinite(value) && Number.isFinite(base) && base !== 0
+    ? `${(value / base).toFixed(2)}×`
+    : '–';
+}
+
+function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+const sections: string[] = [];
+const targets: { target: string; measured: string; met: boolean | undefined }[] = [];
+const began = Date.now();
+const log = (...text: unknown[]): void =>
+  console.error(`[bench ${((Date.now() - began) / 1000).toFixed(1)} s]`, ...text);
+
+function check(target: string, value: number, limit: number, atLeast: boolean, show: Unit): void {
+  const met = Number.isFinite(value) ? (atLeast ? value >= limit : value <= limit) : undefined;
+  targets.push({ target, measured: show(value), met });
+}
+
+// ---------------------------------------------------------------- scenarios
+
+function formatScenario(): void {
+  log('formatter');
+  const results = runFormatBench(settings.formatRepetitions, settings.formatIterations);
+  const rows: string[][] = [];
+  for (const payload of ['token', 'json']) {
+    const group = results.filter((result) => result.payload === payload);
+    const base = median(group.find((result) => result.baseline)?.samples ?? []);
+    for (const result of group) {
+      const [mid, range] = cell(result.samples, fixed(1));
+      rows.push([
+        payload === 'token' ? '5-byte token' : `${String(JSON_BYTES)}-byte JSON object`,
+        result.name,
+        mid,
+        range,
+        ratio(median(result.samples), base),
+      ]);
+      if (result.name === 'formatEvent') {
+        check(
+          `formatEvent ≤ 1.5× template literal (${payload})`,
+          median(result.samples) / base,
+          1.5,
+          false,
+          fixed(2, '×'),
+        );
+      }
+    }
+  }
+  sections.push(
+    `## Formatter cost per event\n\n${String(settings.formatRepetitions)} interleaved repetitions of ` +
+      `${settings.formatIterations.token.toLocaleString('en')} (token) or ` +
+      `${settings.formatIterations.json.toLocaleString('en')} (JSON) calls each; ns/event.\n\n` +
+      table(['payload', 'formatter', 'ns/event', 'min–max', '× template literal'], rows),
+  );
+}
+
+interface BurstResult {
+  elapsedMs: number;
+  events: number;
+  bytes: number;
+  reads: number;
+  chunks: number;
+  clientCpuUs: number;
+}
+
+async function throughputAndLatency(): Promise<void> {
+  const servers = await startServers(contenders);
+  const client = await startClient();
+  try {
+    const burst = async (server: Server, conns: number, n: number): Promise<BurstResult> => {
+      const result = await client.call<BurstResult>(
+        'burst',
+        {
+          port: server.port,
+          path: `/burst?n=${String(n)}`,
+          conns,
+          timeoutMs: settings.burstTimeoutMs,
+        },
+        settings.burstTimeoutMs + 5_000,
+      );
+      if (result.events < conns * n) {
+        throw new Error(`received ${String(result.events)} of ${String(conns * n)} events`);
+      }
+      return result;
+    };
+    const latency = (server: Server, count: number) =>
+      client.call<{ headersMs: number[]; firstEventMs: number[] }>(
+        'latency',
+        {
+          port: server.port,
+          path: `/delay?ms=${String(settings.delayMs)}`,
+          count,
+          timeoutMs: 10_000,
+        },
+        60_000,
+      );
+
+    log('warm-up');
+    for (const server of servers) {
+      try {
+        await burst(server, 1, settings.warmupEvents);
+        await burst(server, 10, settings.warmupEvents / 10);
+        await latency(server, 3);
+      } catch (error) {
+        log(`warm-up of ${server.contender.name} failed:`, (error as Error).message);
+      }
+    }
+
+    const runs = [
+      { key: 'one', conns: 1, n: settings.oneConnEvents },
+      { key: 'many', conns: settings.manyConns, n: settings.manyConnEvents },
+    ];
+    const samples = new Samples();
+    for (let rep = 0; rep < settings.repetitions; rep++) {
+      if (scenarios.has('throughput')) {
+        for (const run of runs) {
+          log(`throughput ${String(run.conns)}×${String(run.n)} rep ${String(rep + 1)}`);
+          for (const server of servers) {
+            const name = server.contender.name;
+            try {
+              const cpu0 = await cpuOf(server);
+              const result = await burst(server, run.conns, run.n);
+              const cpu1 = await cpuOf(server);
+              const events = run.conns * run.n;
+              samples.add(`${run.key}/${name}/rate`, events / (result.elapsedMs / 1000));
+              samples.add(`${run.key}/${name}/cpu`, (cpu1 - cpu0) / events);
+              samples.add(`${run.key}/${name}/client`, result.clientCpuUs / events);
+              samples.add(`${run.key}/${name}/perChunk`, events / result.chunks);
+              samples.add(`${run.key}/${name}/perRead`, events / result.reads);
+            } catch (error) {
+              samples.fail(`${run.key}/${name}`, error);
+            }
+          }
+        }
+      }
+      if (scenarios.has('latency')) {
+        log(`latency rep ${String(rep + 1)}`);
+        for (const server of servers) {
+          const name = server.contender.name;
+          try {
+            const result = await latency(server, settings.latencyRequests);
+            samples.add(`latency/${name}/headers`, median(result.headersMs));
+            samples.add(`latency/${name}/event`, median(result.firstEventMs));
+          } catch (error) {
+            samples.fail(`latency/${name}`, error);
+          }
+        }
+      }
+    }
+
+    if (scenarios.has('throughput')) throughputTables(samples, runs);
+    if (scenarios.has('latency')) latencyTable(samples);
+  } finally {
+    await stopAll([client, ...servers.map((server) => server.child)]);
+  }
+}
+
+const baselineName = (): string =>
+  (allContenders.find((contender) => contender.baseline) as Contender).name;
+
+function throughputTables(
+  samples: Samples,
+  runs: { key: string; conns: number; n: number }[],
+): void {
+  const base = baselineName();
+  for (const run of runs) {
+    const baseRate = samples.median(`${run.key}/${base}/rate`);
+    const baseCpu = samples.median(`${run.key}/${base}/cpu`);
+    const rows = contenders.map((contender) => {
+      const name = contender.name;
+      const failure = samples.failure(`${run.key}/${name}`);
+      const rates = samples.get(`${run.key}/${name}/rate`);
+      const cpu = samples.get(`${run.key}/${name}/cpu`);
+      const [rateMid, rateRange] = cell(rates, rate);
+      const [cpuMid, cpuRange] = cell(cpu, fixed(2));
+      return [
+        name + (failure ? ` (failed: ${failure})` : ''),
+        rateMid,
+        rateRange,
+        ratio(median(rates), baseRate),
+        cpuMid,
+        cpuRange,
+        ratio(median(cpu), baseCpu),
+        fixed(2)(samples.median(`${run.key}/${name}/client`)),
+        fixed(1)(samples.median(`${run.key}/${name}/perChunk`)),
+        fixed(0)(samples.median(`${run.key}/${name}/perRead`)),
+      ];
+    });
+    const label = `${String(run.conns)} connection${run.conns === 1 ? '' : 's'} × ${run.n.toLocaleString('en')} events`;
+    sections.push(
+      `## Throughput: ${label}\n\n5-byte token events; events/s as the client counts them (\`\\n\\n\`), ` +
+        `server CPU (user + system) per event from the server process.\n\n` +
+        table(
+          [
+            'contender',
+            'events/s',
+            'min–max',
+            '× baseline',
+            'server CPU µs/event',
+            'min–max',
+            '× baseline',
+            'client CPU µs/event',
+            'events/HTTP chunk',
+            'events/read',
+          ],
+          rows,
+        ),
+    );
+    const rateOf = (name: string): number => samples.median(`${run.key}/${name}/rate`) / baseRate;
+    const cpuOfName = (name: string): number => samples.median(`${run.key}/${name}/cpu`) / baseCpu;
+    const where = `${String(run.conns)} conn`;
+    for (const name of ['ssekit/node', 'ssekit/express']) {
+      if (!contenders.some((c) => c.name === name)) continue;
+      check(`${name} events/s ≥ 0.9× baseline (${where})`, rateOf(name), 0.9, true, fixed(2, '×'));
+      check(
+        `${name} CPU/event ≤ 1.15× baseline (${where})`,
+        cpuOfName(name),
+        1.15,
+        false,
+        fixed(2, '×'),
+      );
+    }
+    if (contenders.some((c) => c.name === 'ssekit/koa')) {
+      check(
+        `ssekit/koa events/s ≥ 0.8× baseline (${where})`,
+        rateOf('ssekit/koa'),
+        0.8,
+        true,
+        fixed(2, '×'),
+      );
+    }
+    if (contenders.some((c) => c.name === 'ssekit/hono')) {
+      const hono = samples.median(`${run.key}/hono streamSSE/rate`);
+      check(
+        `ssekit/hono events/s ≥ 2× hono streamSSE (${where})`,
+        samples.median(`${run.key}/ssekit/hono/rate`) / hono,
+        2,
+        true,
+        fixed(2, '×'),
+      );
+    }
+  }
+}
+
+function latencyTable(samples: Samples): void {
+  const base = baselineName();
+  const baseHeaders = samples.median(`latency/${base}/headers`);
+  const baseEvent = samples.median(`latency/${base}/event`);
+  const rows = contenders.map((contender) => {
+    const name = contender.name;
+    const failure = samples.failure(`latency/${name}`);
+    const headers = samples.get(`latency/${name}/headers`);
+    const event = samples.get(`latency/${name}/event`);
+    return [
+      name + (failure ? ` (failed: ${failure})` : ''),
+      ...cell(headers, fixed(2)),
+      ratio(median(headers), baseHeaders),
+      ...cell(event, fixed(2)),
+      ratio(median(event), baseEvent),
+    ];
+  });
+  sections.push(
+    `## Time to headers and to first event\n\nThe producer waits ${String(settings.delayMs)} ms ` +
+      `before its first token; times in ms from the request being written, the median of ` +
+      `${String(settings.latencyRequests)} sequential requests per repetition. ` +
+      'The baseline flushes its headers before waiting; ssekit commits the response with its first ' +
+      'frame (so a producer that fails first can still get a 500) unless `open` is set.\n\n' +
+      table(
+        [
+          'contender',
+          'to headers',
+          'min–max',
+          '× baseline',
+          'to first event',
+          'min–max',
+          '× baseline',
+        ],
+        rows,
+      ),
+  );
+  for (const contender of contenders) {
+    if (!contender.name.startsWith('ssekit')) continue;
+    check(
+      `${contender.name} time to headers ≤ 1.3× baseline`,
+      samples.median(`latency/${contender.name}/headers`) / baseHeaders,
+      1.3,
+      false,
+      fixed(2, '×'),
+    );
+  }
+}
+
+async function idleScenario(): Promise<void> {
+  const samples = new Samples();
+  const largest = Math.max(...settings.idleSizes);
+  const poolSize = Math.ceil((largest * contenders.length) / CLIENT_CONNECTIONS);
+  for (let rep = 0; rep < settings.repetitions; rep++) {
+    log(`idle rep ${String(rep + 1)}`);
+    const clients: Child[] = [];
+    const servers = await startServers(contenders, largest);
+    try {
+      for (let i = 0; i < poolSize; i++) clients.push(await startClient(CLIENT_CONNECTIONS));
+      await idleRun(servers, clients, samples);
+    } finally {
+      await Promise.all(clients.map((client) => client.call('closeAll').catch(() => false)));
+      await stopAll([...clients, ...servers.map((server) => server.child)]);
+    }
+  }
+  idleTables(samples);
+}
+
+/**
+ * One repetition: every contender's server at once (each in its own process, so memory and CPU
+ * are its own), connections opened up to each size in turn, memory measured after an idle window.
+ */
+async function idleRun(servers: Server[], clients: Child[], samples: Samples): Promise<void> {
+  const open = (server: Server, index: number, client: Child, conns: number) =>
+    client.call(
+      'open',
+      {
+        port: server.port,
+        path: '/idle',
+        conns,
+        parallel: 50,
+        timeoutMs: 120_000,
+        localAddress: `127.0.1.${String(index + 1)}`,
+      },
+      150_000,
+    );
+  const heldOf = async (server: Server): Promise<number> => {
+    const stats = await Promise.all(
+      clients.map((client) =>
+        client.call<{ events: number; open: number }>('heldStats', { port: server.port }),
+      ),
+    );
+    return stats.reduce((sum, { events }) => sum + events, 0);
+  };
+  // Warm up every code path, then let the closes land before the reference measurement.
+  const first = clients[0] as Child;
+  await Promise.all(servers.map((server, i) => open(server, i, first, 20)));
+  await Promise.all(clients.map((client) => client.call('closeAll')));
+  await sleep(300);
+  const before = await Promise.all(
+    servers.map((server) => server.child.call<Memory>('mem', { gc: true })),
+  );
+  const failed = new Set<string>();
+  let opened = 0;
+  for (const size of settings.idleSizes) {
+    const more = size - opened;
+    await Promise.all(
+      servers.map(async (server, i) => {
+        if (failed.has(server.contender.name)) return;
+        try {
+          const share = Math.ceil(more / clients.length);
+          await Promise.all(
+            clients.map((client, c) =>
+              open(server, i, client, Math.max(0, Math.min(share, more - c * share))),
+            ),
+          );
+        } catch (error) {
+          failed.add(server.contender.name);
+          samples.fail(`${String(size)}/${server.contender.name}`, error);
+        }
+      }),
+    );
+    opened = size;
+    const frames0 = await Promise.all(servers.map(heldOf));
+    const cpu0 = await Promise.all(servers.map(cpuOf));
+    await sleep(settings.idleMs);
+    const cpu1 = await Promise.all(servers.map(cpuOf));
+    const frames1 = await Promise.all(servers.map(heldOf));
+    const after = await Promise.all(
+      servers.map((server) => server.child.call<Memory>('mem', { gc: true })),
+    );
+    servers.forEach((server, i) => {
+      const name = server.contender.name;
+      if (failed.has(name)) return;
+      const key = `${String(size)}/${name}`;
+      const m0 = before[i] as Memory;
+      const m1 = after[i] as Memory;
+      samples.add(`${key}/rss`, (m1.rss - m0.rss) / size / 1024);
+      samples.add(`${key}/heap`, (m1.heapUsed - m0.heapUsed) / size / 1024);
+      samples.add(`${key}/beats`, ((frames1[i] as number) - (frames0[i] as number)) / size);
+      samples.add(
+        `${key}/cpu`,
+        ((cpu1[i] as number) - (cpu0[i] as number)) / size / (settings.idleMs / 1000),
+      );
+    });
+  }
+}
+
+function idleTables(samples: Samples): void {
+  const base = baselineName();
+  for (const size of settings.idleSizes) {
+    const baseRss = samples.median(`${String(size)}/${base}/rss`);
+    const baseHeap = samples.median(`${String(size)}/${base}/heap`);
+    const rows = contenders.map((contender) => {
+      const key = `${String(size)}/${contender.name}`;
+      const failure = samples.failure(key);
+      const rss = samples.get(`${key}/rss`);
+      const heap = samples.get(`${key}/heap`);
+      return [
+        contender.name + (failure ? ` (failed: ${failure})` : ''),
+        ...cell(rss, fixed(1)),
+        ratio(median(rss), baseRss),
+        ...cell(heap, fixed(1)),
+        ratio(median(heap), baseHeap),
+        fixed(1)(samples.median(`${key}/beats`)),
+        fixed(2)(samples.median(`${key}/cpu`)),
+      ];
+    });
+    sections.push(
+      `## Idle: ${size.toLocaleString('en')} open connections\n\nOne event each, then ` +
+        `an idle window of ${String(settings.idleMs)} ms with a heartbeat every ${String(settings.heartbeatMs)} ms; ` +
+        'memory per connection after a full GC, against the same server before the connections ' +
+        '(KB). All contenders run at once, each server in its own process; the sizes are reached in ' +
+        'turn on the same server. Heartbeats/conn counts the frames each connection received during ' +
+        'the idle window (about window ÷ interval when heartbeats are on).\n\n' +
+        table(
+          [
+            'contender',
+            'RSS KB/conn',
+            'min–max',
+            '× baseline',
+            'heap KB/conn',
+            'min–max',
+            '× baseline',
+            'heartbeats/conn',
+            'idle CPU µs/conn/s',
+          ],
+          rows,
+        ),
+    );
+    for (const contender of contenders) {
+      if (!contender.name.startsWith('ssekit')) continue;
+      check(
+        `${contender.name} idle RSS/conn ≤ 1.3× baseline (${size.toLocaleString('en')} conns)`,
+        samples.median(`${String(size)}/${contender.name}/rss`) / baseRss,
+        1.3,
+        false,
+        fixed(2, '×'),
+      );
+    }
+  }
+}
+
+async function slowScenario(): Promise<void> {
+  const samples = new Samples();
+  const tickMs = 250;
+  for (let rep = 0; rep < settings.repetitions; rep++) {
+    log(`slow consumer rep ${String(rep + 1)}`);
+    const servers = await startServers(contenders);
+    const client = await startClient();
+    try {
+      const before = await Promise.all(
+        servers.map((server) => server.child.call<Memory>('mem', { gc: true })),
+      );
+      const peak = before.map((memory) => memory.rss);
+      for (const server of servers) {
+        await client.call('slow', {
+          port: server.port,
+          path: `/slow?bytes=${String(settings.slowOffered)}`,
+          bytesPerTick: 1024 * (tickMs / 1000),
+          tickMs,
+        });
+      }
+      const deadline = Date.now() + settings.slowMs;
+      while (Date.now() < deadline) {
+        await sleep(tickMs);
+        const now = await Promise.all(
+          servers.map((server) => server.child.call<Memory>('mem', { gc: false })),
+        );
+        now.forEach((memory, i) => (peak[i] = Math.max(peak[i] as number, memory.rss)));
+      }
+      const offered = await Promise.all(
+        servers.map((server) => server.child.call<{ offered: number }>('stats')),
+      );
+      const read = await client.call<number[]>('slowStats');
+      servers.forEach((server, i) => {
+        const key = `slow/${server.contender.name}`;
+        samples.add(`${key}/rss`, ((peak[i] as number) - (before[i] as Memory).rss) / 1024 / 1024);
+        samples.add(`${key}/offered`, (offered[i]?.offered ?? 0) / 1024 / 1024);
+        samples.add(`${key}/read`, (read[i] ?? 0) / 1024);
+      });
+    } finally {
+      await client.call('closeAll').catch(() => false);
+      await stopAll([client, ...servers.map((server) => server.child)]);
+    }
+  }
+  const rows = contenders.map((contender) => {
+    const key = `slow/${contender.name}`;
+    return [
+      contender.name,
+      ...cell(samples.get(`${key}/rss`), fixed(1)),
+      fixed(1)(samples.median(`${key}/offered`)),
+      fixed(0)(samples.median(`${key}/read`)),
+    ];
+  });
+  sections.push(
+    `## Slow consumer\n\nOne client reading 1 KB/s for ${String(settings.slowMs / 1000)} s while ` +
+      `the producer offers ${String(settings.slowOffered / 1024 / 1024)} MB in 1 KB events; ` +
+      'peak server RSS growth over the GC-ed RSS before the request, and how much the producer had ' +
+      'offered by the end (a producer that honours backpressure is paused after the socket buffers ' +
+      'fill).\n\n' +
+      table(['contender', 'RSS growth MB', 'min–max', 'offered MB', 'client read KB'], rows),
+  );
+  for (const contender of contenders) {
+    if (!contender.name.startsWith('ssekit')) continue;
+    check(
+      `${contender.name} slow-consumer RSS growth ≤ 5 MB`,
+      samples.median(`slow/${contender.name}/rss`),
+      5,
+      false,
+      fixed(1, ' MB'),
+    );
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+function header(startedAt: Date, seconds: number, loadBefore: number[]): string {
+  const cpu = cpus();
+  return [
+    '# ssekit benchmark results',
+    '',
+    `Generated by \`npm run bench${full ? ':full' : ''}\` (${settings.mode} mode) on ${startedAt.toISOString()}, in ${seconds.toFixed(0)} s.`,
+    '',
+    `- Machine: ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${String(cpu.length)} cores, ` +
+      `${(totalmem() / 1024 ** 3).toFixed(0)} GB RAM, ${process.platform} ${process.arch}`,
+    `- Node ${process.version}; load average at start ${loadBefore.map((x) => x.toFixed(2)).join(' / ')}, ` +
+      `at end ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' / ')}`,
+    `- Loopback only; every server and client in its own process; contenders interleaved ` +
+      `(A B C A B C …), ${String(settings.repetitions)} repetitions; median, min–max and ratio to the baseline ` +
+      `(plain node:http writing pre-built frames, awaiting \`drain\`).`,
+    ...(skipped.length > 0 ? [`- Not run (adapter missing): ${skipped.join(', ')}`] : []),
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const loadBefore = loadavg();
+  log(`${settings.mode} mode; contenders: ${contenders.map((c) => c.name).join(', ')}`);
+  // `--no-compile` reuses the last compiled tree (for experiments on the compiled code).
+  if (!argv.includes('--no-compile')) compile();
+  if (scenarios.has('format')) formatScenario();
+  if (scenarios.has('throughput') || scenarios.has('latency')) await throughputAndLatency();
+  if (scenarios.has('idle')) await idleScenario();
+  if (scenarios.has('slow')) await slowScenario();
+
+  const seconds = (Date.now() - startedAt.getTime()) / 1000;
+  const summary = table(
+    ['target', 'measured', 'met'],
+    targets.map(({ target, measured, met }) => [
+      target,
+      measured,
+      met === undefined ? '–' : met ? 'yes' : '**no**',
+    ]),
+  );
+  const text = [
+    header(startedAt, seconds, loadBefore),
+    `## Targets (issue 5)\n\n${summary}`,
+    ...sections,
+  ].join('\n\n');
+  writeFileSync(out, text + '\n');
+  console.log(text);
+  log(`wrote ${out} in ${seconds.toFixed(0)} s`);
+}
+
+main().then(
+  () => {
+    killAll();
+  },
+  (error: unknown) => {
+    console.error(error);
+    killAll();
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,76 @@
+/**
+ * The demo endpoints on Koa 3 with `@koa/router` and `@koa/bodyparser`, with `ssekit/koa`.
+ * @module
+ */
+import { createServer } from 'node:http';
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import Koa, { type Context } from 'koa';
+import { sse } from 'ssekit/koa';
+import {
+  agent,
+  agentOptions,
+  chatCompletion,
+  chatOptions,
+  ndjsonOptions,
+  promptOf,
+  rawOptions,
+  relay,
+  relayOptions,
+} from '../endpoints.js';
+import type { Llm } from '../llm.js';
+import { type DemoServer, listen, page } from '../serve.js';
+
+const promptFrom = (ctx: Context): string =>
+  promptOf(ctx.method === 'GET' ? ctx.query.prompt : ctx.request.body);
+
+/** The demo as a Koa app. */
+export function createKoaApp(llm: Llm): Koa {
+  const app = new Koa();
+  const router = new Router();
+  router.get('/', (ctx) => {
+    ctx.type = page.html.type;
+    ctx.body = page.html.body;
+  });
+  router.get('/app.js', (ctx) => {
+    ctx.type = page.script.type;
+    ctx.body = page.script.body;
+  });
+
+  const chat = sse(
+    (writer, ctx) => chatCompletion(llm, promptFrom(ctx), writer.signal),
+    chatOptions,
+  );
+  const ask = sse((writer, ctx) => chatCompletion(llm, promptFrom(ctx), writer.signal), {
+    ...chatOptions,
+    json: true,
+  });
+  const raw = sse((writer, ctx) => chatCompletion(llm, promptFrom(ctx), writer.signal), rawOptions);
+  const ndjson = sse(
+    (writer, ctx) => chatCompletion(llm, promptFrom(ctx), writer.signal),
+    ndjsonOptions,
+  );
+  const agentEvents = sse((writer, ctx) => agent(llm, promptFrom(ctx), writer), agentOptions);
+  const relayed = sse((writer, ctx) => relay(llm, promptFrom(ctx), writer.signal), relayOptions);
+
+  for (const [path, handler] of [
+    ['/api/chat', chat],
+    ['/api/ask', ask],
+    ['/api/raw', raw],
+    ['/api/ndjson', ndjson],
+    ['/api/agent', agentEvents],
+    ['/api/relay', relayed],
+  ] as const) {
+    router.get(path, handler);
+    router.post(path, handler);
+  }
+  app.use(bodyParser());
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}
+
+/** Starts the Koa demo on 127.0.0.1 (`port` 0, or a taken port, picks a free one). */
+export function startKoaDemo(llm: Llm, port = 0): Promise<DemoServer> {
+  return listen(createServer(createKoaApp(llm).callback()), port);
+}

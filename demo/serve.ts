@@ -1,0 +1,58 @@
+/**
+ * What the three demo apps share besides their endpoints: the page's files and listening on
+ * loopback.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+const read = (name: string): string =>
+  readFileSync(new URL(`./public/${name}`, import.meta.url), 'utf8');
+
+/** The page's two files, read once, with their content types. */
+export const page = {
+  html: { body: read('index.html'), type: 'text/html; charset=utf-8' },
+  script: { body: read('app.js'), type: 'text/javascript; charset=utf-8' },
+} as const;
+
+/** A demo app listening on loopback. */
+export interface DemoServer {
+  /** The Node server. */
+  readonly server: Server;
+  /** `http://127.0.0.1:<port>`, no trailing slash. */
+  readonly url: string;
+  /** Stops listening and cuts open streams. */
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on 127.0.0.1 at `port`, or on a free port when `port` is taken (`0` always picks a
+ * free one).
+ */
+export async function listen(server: Server, port = 0): Promise<DemoServer> {
+  const attempt = (p: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(p, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  try {
+    await attempt(port);
+  } catch (error) {
+    if (port === 0 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    await attempt(0);
+  }
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://127.0.0.1:${bound}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Starts the whole demo: the emulator (unless a real provider is configured) and the Express, Koa
+ * and Hono apps, on 127.0.0.1; and the banner that says where to open them. `main.ts` runs it for
+ * `npm start`; tests call it directly.
+ * @module
+ */
+import { type Framework, startDemo } from './apps/index.js';
+import { type Emulator, startEmulator } from './emulator.js';
+import { endpoints } from './endpoints.js';
+import { createLlm, type Llm } from './llm.js';
+import type { DemoServer } from './serve.js';
+
+/** The running demo. */
+export interface RunningDemo {
+  /** The emulator, or `undefined` when `OPENAI_API_KEY` points the apps at a real provider. */
+  readonly emulator: Emulator | undefined;
+  /** The model the apps use. */
+  readonly llm: Llm;
+  /** Each app, in start order. */
+  readonly apps: readonly (readonly [Framework, DemoServer])[];
+  /** What to print: URLs, endpoints, curl lines. */
+  readonly banner: string;
+  /** Stops every server. */
+  close(): Promise<void>;
+}
+
+function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  return Number.isInteger(value) && value >= 0 && value < 65536 ? value : fallback;
+}
+
+function delayFrom(value: string | undefined): number | [number, number] | undefined {
+  if (value === undefined || value === '') return undefined;
+  const [min, max] = value.split('-').map(Number);
+  if (min === undefined || !Number.isFinite(min)) return undefined;
+  return max === undefined || !Number.isFinite(max) ? min : [min, max];
+}
+
+/**
+ * Starts the demo. Environment: `PORT_EXPRESS` (3000), `PORT_KOA` (3001), `PORT_HONO` (3002),
+ * `PORT_EMULATOR` (3010), `EMULATOR_DELAY_MS` (token pacing: `30` or `20-40`); `OPENAI_API_KEY`,
+ * `OPENAI_BASE_URL` and `OPENAI_MODEL` for a real provider. A taken port falls back to a free one.
+ */
+export async function startAll(env: NodeJS.ProcessEnv = process.env): Promise<RunningDemo> {
+  let emulator: Emulator | undefined;
+  if (!env.OPENAI_API_KEY) {
+    const tokenDelay = delayFrom(env.EMULATOR_DELAY_MS);
+    const options = tokenDelay === undefined ? {} : { tokenDelay };
+    emulator = await startEmulator({
+      ...options,
+      port: portFrom(env, 'PORT_EMULATOR', 3010),
+    }).catch(() => startEmulator(options));
+  }
+  const llm = createLlm(emulator?.baseURL, env);
+  const ports: Record<Framework, number> = {
+    express: portFrom(env, 'PORT_EXPRESS', 3000),
+    koa: portFrom(env, 'PORT_KOA', 3001),
+    hono: portFrom(env, 'PORT_HONO', 3002),
+  };
+  const apps: [Framework, DemoServer][] = [];
+  for (const framework of Object.keys(ports) as Framework[]) {
+    apps.push([framework, await startDemo[framework](llm, ports[framework])]);
+  }
+  const url = (apps[0] as [Framework, DemoServer])[1].url;
+  const banner = [
+    'ssekit demo',
+    `  model: ${llm.model} (${llm.provider})`,
+    '',
+    ...apps.map(([name, app]) => `  ${name.padEnd(8)} ${app.url}/`),
+    '',
+    `Open ${url}/ in a browser: every app serves the same page and endpoints.`,
+    '',
+    'Endpoints:',
+    ...endpoints.map((e) => `  ${e.method.padEnd(5)} ${e.path.padEnd(12)} ${e.summary}`),
+    '',
+    'Try:',
+    `  curl -N --compressed '${url}/api/chat?prompt=Hello'`,
+    `  curl -N --compressed -H 'content-type: application/json' -d '{"prompt":"Hello"}' ${url}/api/chat`,
+    `  curl -N --compressed -H 'content-type: application/json' -d '{"prompt":"Hello","stream":false}' ${url}/api/ask`,
+    `  curl -N --compressed '${url}/api/agent?prompt=Hello'`,
+    `  curl -N --compressed '${url}/api/relay?prompt=Hello'`,
+    `  node --import tsx examples/axios-client.ts ${url} 'Hello'`,
+    '',
+    'Postman: import docs/postman/ssekit-demo.postman_collection.json and set baseUrl.',
+  ].join('\n');
+  return {
+    emulator,
+    llm,
+    apps,
+    banner,
+    async close() {
+      await Promise.all(apps.map(([, app]) => app.close()));
+      await emulator?.close();
+    },
+  };
+}

@@ -1,0 +1,295 @@
+/**
+ * A LangChain.js callback handler that streams a run through an ssekit writer: tokens as data
+ * events, the end and errors of model calls, and agent, tool and retriever steps as named events.
+ * Typed structurally, so `@langchain/core` is never a dependency of ssekit.
+ * @module
+ */
+import { SseError } from '../errors.js';
+import { formatFields } from '../format.js';
+import type { SseWriter } from '../stream.js';
+
+/**
+ * What each callback sends, keyed by the name used in {@link LangChainEventNames}. Payloads other
+ * than tokens are sent as compact JSON.
+ *
+ * @example Reading the events in a browser
+ * ```ts
+ * import type { LangChainEventData } from 'ssekit';
+ *
+ * const source = new EventSource('/chat?prompt=Hi');
+ * source.addEventListener('tool_end', (event) => {
+ *   const { tool, output } = JSON.parse(event.data) as LangChainEventData['toolEnd'];
+ *   console.log(tool, output);
+ * });
+ * ```
+ */
+export interface LangChainEventData {
+  /** `handleLLMNewToken`: the token text, as an unnamed event (or the endpoint's `event`). Empty tokens are skipped. */
+  token: string;
+  /** `handleLLMEnd`: the first generation's text. Default name `llm_end`. */
+  llmEnd: { text: string };
+  /** `handleLLMError`. Default name `llm_error`. */
+  llmError: { error: string };
+  /** `handleChainError`, for the outermost run only (nested runs report the same error). Default name `chain_error`. */
+  chainError: { error: string };
+  /** `handleAgentAction`: the tool an agent picked, its input and the model's reasoning. Default name `agent_action`. */
+  agentAction: { tool: string; input: unknown; log: string };
+  /** `handleAgentEnd`: `returnValues.output` (or all of `returnValues` when it has none) and the log. Default name `agent_end`. */
+  agentEnd: { output: unknown; log: string };
+  /** `handleToolStart`: the tool's name and its input as LangChain passes it (a string, JSON for structured tools). Default name `tool_start`. */
+  toolStart: { tool: string; input: string };
+  /** `handleToolEnd`: the tool's output (a `ToolMessage`'s `content`). Default name `tool_end`. */
+  toolEnd: { tool: string; output: unknown };
+  /** `handleToolError`. Default name `tool_error`. */
+  toolError: { tool: string; error: string };
+  /** `handleRetrieverEnd`: the documents found (lanarky's `source_documents`). Default name `retriever_end`. */
+  retrieverEnd: { documents: Array<{ pageContent: string; metadata: Record<string, unknown> }> };
+}
+
+/**
+ * The event name of each callback: a string, or `false` to send nothing for it. Tokens without a
+ * name are sent with the endpoint's `event` option (by default, as `message` events).
+ *
+ * @example The agent vocabulary, without model ends
+ * ```ts
+ * import type { LangChainEventNames } from 'ssekit';
+ *
+ * const events: LangChainEventNames = { toolStart: 'action', toolEnd: 'observation', llmEnd: false };
+ * ```
+ */
+export type LangChainEventNames = { [K in keyof LangChainEventData]?: string | false | undefined };
+
+/**
+ * Options of {@link langChainHandler}.
+ *
+ * @example Showing error messages in development
+ * ```ts
+ * import { langChainHandler, type LangChainHandlerOptions, type SseWriter } from 'ssekit';
+ *
+ * declare const writer: SseWriter;
+ * const options: LangChainHandlerOptions = { exposeErrors: process.env.NODE_ENV !== 'production' };
+ * const handler = langChainHandler(writer, options);
+ * ```
+ */
+export interface LangChainHandlerOptions {
+  /**
+   * Event names replacing the defaults, e.g. `{ toolStart: 'action', toolEnd: 'observation' }`
+   * for the agent vocabulary, or `{ llmEnd: false }`.
+   * @defaultValue the names listed on {@link LangChainEventData}
+   */
+  events?: LangChainEventNames | undefined;
+  /**
+   * Whether error events carry the error's message. Off by default: messages can hold prompts,
+   * keys or internal URLs, and the client only learns that something failed.
+   * @defaultValue `false` (the text is `'Internal Server Error'`)
+   */
+  exposeErrors?: boolean | undefined;
+}
+
+/**
+ * The part of a LangChain `Serialized` tool description that ssekit reads.
+ *
+ * @example A tool's description as LangChain passes it
+ * ```ts
+ * import type { LangChainSerialized } from 'ssekit';
+ *
+ * const tool: LangChainSerialized = { id: ['langchain', 'tools', 'DynamicStructuredTool'] };
+ * ```
+ */
+export interface LangChainSerialized {
+  /** The class path, e.g. `['langchain', 'tools', 'DynamicStructuredTool']`. */
+  id?: readonly string[];
+  /** The tool's name, when LangChain includes it. */
+  name?: string;
+}
+
+/**
+ * The LangChain callback handler {@link langChainHandler} makes: a plain object of callback
+ * methods, which `@langchain/core` wraps with `BaseCallbackHandler.fromMethods`.
+ *
+ * @example One handler for a whole run
+ * ```ts
+ * import type { LangChainHandler } from 'ssekit';
+ *
+ * declare const handler: LangChainHandler;
+ * declare const chain: { invoke(input: string, config: object): Promise<unknown> };
+ * await chain.invoke('Hi', { callbacks: [handler] });
+ * ```
+ */
+export interface LangChainHandler {
+  /**
+   * LangChain awaits each callback (and so the writer's backpressure) instead of queueing it to
+   * run after the call has returned, when the stream may be closed.
+   */
+  readonly awaitHandlers: true;
+  /** A failing callback is logged by LangChain and does not fail the run. */
+  readonly raiseError: false;
+  /** Makes `invoke()` stream from models that can, so tokens arrive one by one. */
+  readonly lc_prefer_streaming: true;
+  /** Sends a token. */
+  handleLLMNewToken(token: string): Promise<void>;
+  /** Sends `llmEnd`. */
+  handleLLMEnd(output: {
+    generations: ReadonlyArray<ReadonlyArray<{ text: string }>>;
+  }): Promise<void>;
+  /** Sends `llmError`. */
+  handleLLMError(error: unknown): Promise<void>;
+  /** Sends `chainError` for the outermost run. */
+  handleChainError(error: unknown, runId: string, parentRunId?: string): Promise<void>;
+  /** Sends `agentAction`. */
+  handleAgentAction(action: { tool: string; toolInput: unknown; log: string }): Promise<void>;
+  /** Sends `agentEnd`. */
+  handleAgentEnd(finish: { returnValues: Record<string, unknown>; log: string }): Promise<void>;
+  /** Sends `toolStart`. */
+  handleToolStart(
+    tool: LangChainSerialized,
+    input: string,
+    runId: string,
+    parentRunId?: string,
+    tags?: string[],
+    metadata?: Record<string, unknown>,
+    runName?: string,
+  ): Promise<void>;
+  /** Sends `toolEnd`. */
+  handleToolEnd(output: unknown, runId: string): Promise<void>;
+  /** Sends `toolError`. */
+  handleToolError(error: unknown, runId: string): Promise<void>;
+  /** Sends `retrieverEnd`. */
+  handleRetrieverEnd(
+    documents: ReadonlyArray<{ pageContent: string; metadata: Record<string, unknown> }>,
+  ): Promise<void>;
+}
+
+const DEFAULT_NAMES: Required<LangChainEventNames> = {
+  token: undefined,
+  llmEnd: 'llm_end',
+  llmError: 'llm_error',
+  chainError: 'chain_error',
+  agentAction: 'agent_action',
+  agentEnd: 'agent_end',
+  toolStart: 'tool_start',
+  toolEnd: 'tool_end',
+  toolError: 'tool_error',
+  retrieverEnd: 'retriever_end',
+};
+
+const RESOLVED = Promise.resolve();
+
+function contentOf(output: unknown): unknown {
+  // Tools called with a tool call return a ToolMessage; its JSON is LangChain's serialisation
+  // envelope (`{ lc, type, id, kwargs }`), so send what the model will read instead.
+  if (typeof output === 'object' && output !== null && 'content' in output) {
+    return output.content;
+  }
+  return output;
+}
+
+/**
+ * Makes a LangChain.js callback handler that streams a run through `writer`: tokens as data
+ * events, and the end and errors of model calls, agent actions and ends, tool starts, ends and
+ * errors and retriever results as named events (see {@link LangChainEventData}). Pass it in
+ * `callbacks` with `signal: writer.signal`, so a client that goes away stops the run.
+ *
+ * LangChain awaits the handler, so a slow client slows the model down instead of filling memory,
+ * and `invoke()` streams from models that can. When the run fails, the handler's error events
+ * are followed by the endpoint's own error event (the awaited call rejects): set the endpoint's
+ * `errorEvent: false`, or these events to `false`, to send one.
+ *
+ * @throws {@link SseError} `INVALID_EVENT` or `INVALID_OPTION` at once for a bad event name.
+ *
+ * @example Streaming a chat model's answer
+ * ```ts
+ * import { ChatOpenAI } from '@langchain/openai';
+ * import { langChainHandler } from 'ssekit';
+ * import { sse } from 'ssekit/node';
+ *
+ * const model = new ChatOpenAI({ model: 'gpt-4o-mini' });
+ * export const chat = sse(
+ *   async (writer) => {
+ *     await model.invoke('Tell me a joke', {
+ *       callbacks: [langChainHandler(writer, { events: { llmEnd: false } })],
+ *       signal: writer.signal,
+ *     });
+ *   },
+ *   { done: { event: 'done', data: '' } },
+ * );
+ * ```
+ */
+export function langChainHandler(
+  writer: SseWriter,
+  options: LangChainHandlerOptions = {},
+): LangChainHandler {
+  const { events = {}, exposeErrors = false } = options;
+  const names = { ...DEFAULT_NAMES };
+  for (const key of Object.keys(events) as Array<keyof LangChainEventData>) {
+    if (!(key in DEFAULT_NAMES)) {
+      throw new SseError('INVALID_OPTION', `\`events.${key}\` is not a LangChain event`, {
+        field: `events.${key}`,
+      });
+    }
+    const name = events[key];
+    if (name === undefined) continue;
+    if (name !== false && typeof name !== 'string') {
+      throw new SseError(
+        'INVALID_OPTION',
+        `\`events.${key}\` must be a string or false, received ${typeof name}`,
+        { field: `events.${key}` },
+      );
+    }
+    if (name !== false) formatFields({ event: name }); // throws INVALID_EVENT now
+    names[key] = name;
+  }
+
+  function send<K extends keyof LangChainEventData>(
+    key: K,
+    data: LangChainEventData[K],
+  ): Promise<void> {
+    const event = names[key];
+    if (event === false) return RESOLVED;
+    return event === undefined ? writer.send(data) : writer.send(data, { event });
+  }
+  const errorText = (error: unknown): string =>
+    exposeErrors
+      ? error instanceof Error
+        ? error.message
+        : String(error)
+      : 'Internal Server Error';
+  const tools = new Map<string, string>();
+  const toolName = (runId: string): string => {
+    const name = tools.get(runId) ?? 'unknown';
+    tools.delete(runId);
+    return name;
+  };
+
+  return {
+    awaitHandlers: true,
+    raiseError: false,
+    lc_prefer_streaming: true,
+    handleLLMNewToken: (token) => (token === '' ? RESOLVED : send('token', token)),
+    handleLLMEnd: (output) => send('llmEnd', { text: output.generations[0]?.[0]?.text ?? '' }),
+    handleLLMError: (error) => send('llmError', { error: errorText(error) }),
+    handleChainError: (error, _runId, parentRunId) =>
+      parentRunId === undefined ? send('chainError', { error: errorText(error) }) : RESOLVED,
+    handleAgentAction: (action) =>
+      send('agentAction', { tool: action.tool, input: action.toolInput, log: action.log }),
+    handleAgentEnd: (finish) =>
+      send('agentEnd', {
+        output:
+          'output' in finish.returnValues ? finish.returnValues['output'] : finish.returnValues,
+        log: finish.log,
+      }),
+    handleToolStart(tool, input, runId, _parentRunId, _tags, _metadata, runName) {
+      const name = runName ?? tool.name ?? tool.id?.at(-1) ?? 'unknown';
+      tools.set(runId, name);
+      return send('toolStart', { tool: name, input });
+    },
+    handleToolEnd: (output, runId) =>
+      send('toolEnd', { tool: toolName(runId), output: contentOf(output) }),
+    handleToolError: (error, runId) =>
+      send('toolError', { tool: toolName(runId), error: errorText(error) }),
+    handleRetrieverEnd: (documents) =>
+      send('retrieverEnd', {
+        documents: documents.map(({ pageContent, metadata }) => ({ pageContent, metadata })),
+      }),
+  };
+}
