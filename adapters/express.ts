@@ -8,14 +8,12 @@ import type { NextFunction, Request, Response } from 'express';
 import {
   type Endpoint,
   type Handler,
-  isSseError,
   type Producer,
   resolveEndpoint,
-  SseError,
   type SseOptions,
   streamRequested,
 } from '../src/index.js';
-import { streamToResponse } from '../src/node.js';
+import { isClientGone, startResponse } from '../src/node.js';
 
 // `req.body` is there when `express.json()` ran; Express parses `req.query` itself.
 const byBodyOrQuery = (req: Request): boolean => streamRequested(req.body, req.query['stream']);
@@ -24,18 +22,10 @@ async function respond<T>(
   req: Request,
   res: Response,
   producer: Producer<T>,
-  { config, toggle }: Endpoint<T, Request>,
+  endpoint: Endpoint<T, Request>,
 ): Promise<void> {
-  if (toggle && !(await toggle.stream(req))) {
-    const client = new AbortController();
-    res.once('close', () => client.abort(new SseError('CLIENT_GONE', 'the client went away')));
-    const document = await toggle.collect(producer, req, config, client.signal);
-    res.writeHead(200, document.headers).end(document.body);
-    return;
-  }
-  const run = streamToResponse(res, producer, config);
-  await run.ready;
-  await run.done;
+  const { done } = await startResponse(req, res, producer, endpoint);
+  await done;
 }
 
 /**
@@ -71,7 +61,7 @@ export function sse<T>(
   return function sseHandler(req, res, next) {
     respond(req, res, (writer) => handler(writer, req, res), endpoint).catch((error: unknown) => {
       // A client that left before anything was sent needs no error response.
-      if (!(isSseError(error) && error.code === 'CLIENT_GONE')) next(error);
+      if (!isClientGone(error)) next(error);
     });
   };
 }

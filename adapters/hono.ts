@@ -10,7 +10,6 @@ import type { Context } from 'hono';
 import {
   type Endpoint,
   type Handler,
-  isSseError,
   type Producer,
   resolveEndpoint,
   type SseOptions,
@@ -18,7 +17,7 @@ import {
   streamRequested,
   toSseResponse,
 } from '../src/index.js';
-import { type NodeResponse, streamToResponse } from '../src/node.js';
+import { isClientGone, type NodeResponse, startResponse } from '../src/node.js';
 
 async function byBodyOrQuery(c: Context): Promise<boolean> {
   // Hono caches the parsed body, so the handler can still call `c.req.json()`.
@@ -56,26 +55,27 @@ function alreadySent(): Response {
 async function respond<T>(
   c: Context,
   producer: Producer<T>,
-  { config, toggle }: Endpoint<T, Context>,
+  endpoint: Endpoint<T, Context>,
   options: StreamOptions<T>, // for toSseResponse, which resolves them again (`json` is ignored)
 ): Promise<Response> {
   const res = nodeResponse(c);
   try {
-    if (toggle && !(await toggle.stream(c))) {
-      const document = await toggle.collect(producer, c, config, c.req.raw.signal);
-      if (!res) return c.body(document.body, 200, document.headers);
+    if (res) {
       adoptHeaders(c, res);
-      res.writeHead(200, document.headers).end(document.body);
+      await startResponse(c, res, producer, endpoint);
       return alreadySent();
     }
-    if (!res) return await toSseResponse(producer, options);
-    adoptHeaders(c, res);
-    await streamToResponse(res, producer, config).ready;
-    return alreadySent();
+    const { config, toggle } = endpoint;
+    if (toggle && !(await toggle.stream(c))) {
+      const document = await toggle.collect(producer, c, config, c.req.raw.signal);
+      return c.body(document.body, 200, document.headers);
+    }
+    return await toSseResponse(producer, { ...options, signal: c.req.raw.signal });
   } catch (error) {
     // A client that left before anything was sent needs no error response.
-    const gone = (isSseError(error) && error.code === 'CLIENT_GONE') || c.req.raw.signal.aborted;
-    if (gone) return res ? alreadySent() : new Response(null, { status: 499 });
+    if (isClientGone(error) || c.req.raw.signal.aborted) {
+      return res ? alreadySent() : new Response(null, { status: 499 });
+    }
     throw error; // to app.onError
   }
 }

@@ -10,14 +10,12 @@ import type { Context, Next } from 'koa';
 import {
   type Endpoint,
   type Handler,
-  isSseError,
   type Producer,
   resolveEndpoint,
-  SseError,
   type SseOptions,
   streamRequested,
 } from '../src/index.js';
-import { streamToResponse } from '../src/node.js';
+import { isClientGone, startResponse } from '../src/node.js';
 
 // `ctx.request.body` is set by a body parser such as @koa/bodyparser.
 const byBodyOrQuery = (ctx: Context): boolean =>
@@ -26,30 +24,18 @@ const byBodyOrQuery = (ctx: Context): boolean =>
 async function respond<T>(
   ctx: Context,
   producer: Producer<T>,
-  { config, toggle }: Endpoint<T, Context>,
+  endpoint: Endpoint<T, Context>,
 ): Promise<void> {
   // Koa's status is 404 until set, and it cannot be set once the headers are out.
   ctx.status = 200;
   try {
-    if (toggle && !(await toggle.stream(ctx))) {
-      const client = new AbortController();
-      ctx.res.once('close', () =>
-        client.abort(new SseError('CLIENT_GONE', 'the client went away')),
-      );
-      const document = await toggle.collect(producer, ctx, config, client.signal);
-      ctx.set(document.headers);
-      ctx.respond = false;
-      ctx.res.end(document.body);
-      return;
-    }
-    const run = streamToResponse(ctx.res, producer, config);
-    await run.ready;
+    const { done } = await startResponse(ctx, ctx.res, producer, endpoint);
     ctx.respond = false;
     // Awaited, so upstream middleware (loggers, timers) sees the stream's end.
-    await run.done;
+    await done;
   } catch (error) {
     // A client that left before anything was sent needs no error response.
-    if (!(isSseError(error) && error.code === 'CLIENT_GONE')) throw error; // to Koa's error path
+    if (!isClientGone(error)) throw error; // to Koa's error path
     ctx.respond = false;
   }
 }

@@ -325,4 +325,9 @@ serveCalls({
   closeAll,
   slow,
   slowStats: () => held.map(({ response }) => response.bytes),
+  exit: () => {
+    closeAll();
+    setImmediate(() => process.exit(0));
+    return true;
+  },
 });

@@ -7,7 +7,10 @@
  * `node:http` writing pre-built frames and awaiting `drain`. Writes `bench/RESULTS.md`.
  *
  * Options: `--quick` | `--full`, `--only=format,throughput,latency,idle,slow`,
- * `--contenders=<name>,<name>` (names as in the tables), `--out=<file>`.
+ * `--contenders=<name>,<name>` (names as in the tables), `--out=<file>`, and for A/B runs of a
+ * change to the core `--before=<dir>`: a copy of `src/` and `adapters/` as they were, run as
+ * extra contenders `<name> (before)` interleaved with the current code. `--cpu-prof` runs the
+ * servers under `node --cpu-prof` and leaves their profiles in `bench/profiles/`.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -68,11 +71,15 @@ const scenarios = new Set(
   (option('only') ?? 'format,throughput,latency,idle,slow').split(',').filter(Boolean),
 );
 const wanted = option('contenders')?.split(',');
-const contenders = allContenders.filter(
-  (contender) =>
-    contender.available() &&
-    (wanted === undefined || contender.baseline || wanted.includes(contender.name)),
-);
+const before = option('before');
+
+/** A contender as run here: which server script runs which contender under which name. */
+interface Entry {
+  readonly name: string;
+  readonly baseline: boolean;
+  readonly serverName: string;
+  readonly script: string;
+}
 const skipped = allContenders.filter((contender) => !contender.available()).map((c) => c.name);
 const out = option('out') ?? fileURLToPath(new URL('RESULTS.md', import.meta.url));
 
@@ -96,25 +103,27 @@ const limits = fileLimits();
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const compiled = join(root, 'node_modules/.cache/ssekit-bench');
+const compiledBefore = join(root, 'node_modules/.cache/ssekit-bench-before');
 
 /**
  * Compiles `src/`, `adapters/` and the bench's child entries with the project's TypeScript (the
  * code `npm run build` emits), so the children run plain JavaScript: no loader in the measured
  * processes, and a start-up that does not take seconds per process on a loaded machine.
  */
-function compile(): void {
-  const files = (dir: string): string[] =>
-    readdirSync(join(root, dir), { withFileTypes: true }).flatMap((entry) =>
+function compile(sources: string, outDir: string): void {
+  const files = (base: string, dir: string): [string, string][] =>
+    readdirSync(join(base, dir), { withFileTypes: true }).flatMap((entry) =>
       entry.isDirectory()
-        ? files(join(dir, entry.name))
+        ? files(base, join(dir, entry.name))
         : entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')
-          ? [join(dir, entry.name)]
+          ? [[base, join(dir, entry.name)] as [string, string]]
           : [],
     );
-  rmSync(compiled, { recursive: true, force: true });
-  for (const file of [...files('src'), ...files('adapters'), ...files('bench')]) {
+  rmSync(outDir, { recursive: true, force: true });
+  const all = [...files(sources, 'src'), ...files(sources, 'adapters'), ...files(root, 'bench')];
+  for (const [base, file] of all) {
     if (file === join('bench', 'run.ts')) continue;
-    const { outputText } = ts.transpileModule(readFileSync(join(root, file), 'utf8'), {
+    const { outputText } = ts.transpileModule(readFileSync(join(base, file), 'utf8'), {
       fileName: file,
       compilerOptions: {
         module: ts.ModuleKind.ESNext,
@@ -122,11 +131,11 @@ function compile(): void {
         verbatimModuleSyntax: true,
       },
     });
-    const target = join(compiled, file.replace(/\.ts$/, '.js'));
+    const target = join(outDir, file.replace(/\.ts$/, '.js'));
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, outputText);
   }
-  writeFileSync(join(compiled, 'package.json'), '{ "type": "module" }\n');
+  writeFileSync(join(outDir, 'package.json'), '{ "type": "module" }\n');
 }
 
 class Child {
@@ -139,7 +148,10 @@ class Child {
   readonly ready: Promise<number>;
 
   constructor(script: string, args: string[], needFiles: number, label: string) {
-    const node = [process.execPath, '--expose-gc', script, ...args];
+    const profile = argv.includes('--cpu-prof')
+      ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/profiles')}`]
+      : [];
+    const node = [process.execPath, '--expose-gc', ...profile, script, ...args];
     // Raise the descriptor limit in the child when the scenario needs more than the default.
     const wantFiles = Math.min(limits.hard, Math.max(limits.soft, needFiles + 256));
     const [command, commandArgs] =
@@ -202,17 +214,22 @@ class Child {
     });
   }
 
-  /** Ends this child (by its own PID) and resolves once it has exited. */
+  /**
+   * Ends this child (by its own PID) and resolves once it has exited: asked over IPC first, so a
+   * profiled server exits normally and writes its profile, then SIGTERM, then SIGKILL.
+   */
   stop(): Promise<void> {
     const child = this.process;
     if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
-      const force = setTimeout(() => child.kill('SIGKILL'), 2_000);
+      const term = setTimeout(() => child.kill('SIGTERM'), 3_000);
+      const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
       child.once('exit', () => {
+        clearTimeout(term);
         clearTimeout(force);
         resolve();
       });
-      child.kill('SIGTERM');
+      this.call('exit', undefined, 3_000).catch(() => child.kill('SIGTERM'));
     });
   }
 }
@@ -235,17 +252,40 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const serverScript = join(compiled, 'bench/server.js');
 const clientScript = join(compiled, 'bench/client.js');
 
+const contenders: Entry[] = allContenders
+  .filter(
+    (contender) =>
+      contender.available() &&
+      (wanted === undefined || contender.baseline === true || wanted.includes(contender.name)),
+  )
+  .flatMap((contender) => {
+    const entry = {
+      name: contender.name,
+      baseline: contender.baseline === true,
+      serverName: contender.name,
+      script: serverScript,
+    };
+    if (before === undefined || !contender.name.startsWith('ssekit')) return [entry];
+    const old = join(compiledBefore, 'bench/server.js');
+    return [entry, { ...entry, name: `${contender.name} (before)`, script: old }];
+  });
+
 interface Server {
-  contender: Contender;
+  contender: Entry;
   child: Child;
   port: number;
 }
 
-async function startServers(list: readonly Contender[], needFiles = 0): Promise<Server[]> {
+async function startServers(list: readonly Entry[], needFiles = 0): Promise<Server[]> {
   const config: ServerConfig = { heartbeat: settings.heartbeatMs };
   const children = list.map(
     (contender) =>
-      new Child(serverScript, [contender.name, JSON.stringify(config)], needFiles, contender.name),
+      new Child(
+        contender.script,
+        [contender.serverName, JSON.stringify(config)],
+        needFiles,
+        contender.name,
+      ),
   );
   const ports = await Promise.all(children.map((child) => child.ready));
   return list.map((contender, i) => ({
@@ -882,7 +922,10 @@ async function main(): Promise<void> {
   const loadBefore = loadavg();
   log(`${settings.mode} mode; contenders: ${contenders.map((c) => c.name).join(', ')}`);
   // `--no-compile` reuses the last compiled tree (for experiments on the compiled code).
-  if (!argv.includes('--no-compile')) compile();
+  if (!argv.includes('--no-compile')) {
+    compile(root, compiled);
+    if (before !== undefined) compile(before, compiledBefore);
+  }
   if (scenarios.has('format')) formatScenario();
   if (scenarios.has('throughput') || scenarios.has('latency')) await throughputAndLatency();
   if (scenarios.has('idle')) await idleScenario();

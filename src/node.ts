@@ -7,14 +7,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import {
+  type Endpoint,
   type Handler,
   isSseError,
   type Producer,
-  resolveOptions,
+  resolveEndpoint,
+  SseError,
+  type SseOptions,
+  streamRequested,
   runStream,
   type SseTransport,
   type StreamConfig,
-  type StreamOptions,
   type StreamRun,
   streamHeaders,
 } from './index.js';
@@ -34,6 +37,13 @@ const CONFLICTING = [
 function isHttp1(res: NodeResponse): boolean {
   return (res.req as IncomingMessage | Http2ServerRequest | undefined)?.httpVersionMajor !== 2;
 }
+
+// Plain node:http has no body parser: a body set by one (as `req.body`) is read, else the query.
+const byBodyOrQuery = (req: IncomingMessage): boolean =>
+  streamRequested(
+    (req as { body?: unknown }).body,
+    new URL(req.url ?? '/', 'http://localhost').searchParams.get('stream') ?? undefined,
+  );
 
 /**
  * Starts streaming a producer on a Node response: the transport plus the abort wiring. The
@@ -67,6 +77,22 @@ export function streamToResponse<T>(
     wake = undefined;
     resolve?.();
   };
+  // Frames written to an HTTP/1 response in one tick, joined and handed over at the end of the
+  // tick. Node corks the socket from a response's first write until the next tick anyway (v20,
+  // `write_` in _http_outgoing.js), so this delays nothing; it saves a `res.write` per frame (and
+  // a chunk header, under chunked encoding): one write for many frames (bench/RESULTS.md).
+  const http1 = isHttp1(res);
+  let pending = '';
+  let scheduled = false;
+  const flush = (): boolean => {
+    const chunk = pending;
+    pending = '';
+    return chunk === '' || (res as ServerResponse).write(chunk);
+  };
+  const flushLater = (): void => {
+    scheduled = false;
+    if (!finishing) flush();
+  };
   const transport: SseTransport = {
     commit() {
       for (const name of CONFLICTING) res.removeHeader(name);
@@ -85,13 +111,32 @@ export function streamToResponse<T>(
       if (isHttp1(res)) (res as ServerResponse).flushHeaders();
       else (res as Http2ServerResponse).writeHead(200);
     },
-    write: (chunk) => (res as ServerResponse).write(chunk),
+    write(chunk) {
+      if (!http1) return (res as Http2ServerResponse).write(chunk);
+      pending += chunk;
+      const out = res as ServerResponse;
+      // Full once what is held here and in the response reaches its high-water mark: then the
+      // frames go now, and `false` from the response makes the engine wait for `drain`.
+      if (pending.length + out.writableLength < out.writableHighWaterMark) {
+        if (!scheduled) {
+          scheduled = true;
+          process.nextTick(flushLater);
+        }
+        return true;
+      }
+      return flush();
+    },
     waitForDrain: () => new Promise<void>((resolve) => (wake = resolve)),
     close() {
       if (finishing) return;
       finishing = true;
       release();
-      if (!res.writableEnded && !res.destroyed) res.end();
+      const rest = pending;
+      pending = '';
+      if (!res.writableEnded && !res.destroyed) {
+        if (rest === '') res.end();
+        else res.end(rest);
+      }
     },
   };
   res.on('drain', release);
@@ -124,18 +169,81 @@ export function streamToResponse<T>(
 export async function sendSse<T>(
   res: NodeResponse,
   producer: Producer<T>,
-  options: StreamOptions<T> = {},
+  options: SseOptions<T, IncomingMessage> = {},
 ): Promise<void> {
-  const run = streamToResponse(res, producer, resolveOptions(options));
-  await run.ready;
-  await run.done;
+  const endpoint = resolveEndpoint(options, byBodyOrQuery);
+  const { done } = await startResponse(res.req as IncomingMessage, res, producer, endpoint);
+  await done;
 }
 
 /**
- * Makes a `node:http` request listener that streams what `handler` produces. A handler that fails
- * before its first frame gets a bare `500` (and `onError` is called); later failures end the
- * stream with the endpoint's error event. A client that leaves before the first frame aborts the
- * handler's signal and is not reported to `onError`.
+ * Answers one request on a Node response the way an endpoint says: a stream, or, when the
+ * endpoint's stream toggle says the client wants no stream, one JSON document. Resolves once the
+ * response is committed, with a promise for its end; rejects, with nothing written, if the
+ * producer failed first (or the client left first: an {@link SseError} `CLIENT_GONE`), so the
+ * framework can answer with its error status. The one place the Node adapters share.
+ *
+ * @example The heart of an adapter for another Node framework
+ * ```ts
+ * import { resolveEndpoint, streamRequested } from 'ssekit';
+ * import { startResponse } from 'ssekit/node';
+ *
+ * const endpoint = resolveEndpoint({ json: true }, (req: { body?: unknown }) =>
+ *   streamRequested(req.body, undefined),
+ * );
+ * async function handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) {
+ *   const { done } = await startResponse(req, res, ['Hello', ' world'], endpoint);
+ *   await done;
+ * }
+ * ```
+ */
+export async function startResponse<T, R>(
+  request: R,
+  res: NodeResponse,
+  producer: Producer<T>,
+  { config, toggle }: Endpoint<T, R>,
+): Promise<{ done: Promise<void> }> {
+  if (toggle && !(await toggle.stream(request))) {
+    const client = new AbortController();
+    const onClose = (): void => client.abort(new SseError('CLIENT_GONE', 'the client went away'));
+    res.once('close', onClose);
+    try {
+      const document = await toggle.collect(producer, request, config, client.signal);
+      (res as ServerResponse).writeHead(200, document.headers).end(document.body);
+    } finally {
+      res.off('close', onClose);
+    }
+    return { done: Promise.resolve() };
+  }
+  const run = streamToResponse(res, producer, config);
+  await run.ready;
+  return { done: run.done };
+}
+
+/**
+ * Whether an error only says the client left before anything was sent: nobody is there to answer,
+ * and it is no handler failure to report.
+ *
+ * @example Skipping the error response
+ * ```ts
+ * import { isClientGone } from 'ssekit/node';
+ *
+ * const onFailure = (error: unknown) => {
+ *   if (!isClientGone(error)) console.error(error);
+ * };
+ * ```
+ */
+export function isClientGone(error: unknown): boolean {
+  return isSseError(error) && error.code === 'CLIENT_GONE';
+}
+
+/**
+ * Makes a `node:http` request listener that streams what `handler` produces, with the same
+ * options as the framework adapters (the stream toggle's default rule reads `req.body` when a
+ * body parser set it, else the `stream` query parameter). A handler that fails before its first
+ * frame gets a bare `500` (and `onError` is called); later failures end the stream with the
+ * endpoint's error event. A client that leaves before the first frame aborts the handler's signal
+ * and is not reported to `onError`.
  *
  * @example A plain node:http server
  * ```ts
@@ -152,17 +260,21 @@ export async function sendSse<T>(
  */
 export function sse<T>(
   handler: Handler<T, [IncomingMessage, ServerResponse]>,
-  options: StreamOptions<T> = {},
+  options: SseOptions<T, IncomingMessage> = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const config = resolveOptions(options);
+  const endpoint = resolveEndpoint(options, byBodyOrQuery);
+  const { onError } = endpoint.config;
   return function sseListener(req, res) {
-    const run = streamToResponse(res, (writer) => handler(writer, req, res), config);
-    run.ready.catch((error: unknown) => {
-      // A client that left before the first frame is not a handler failure, and has no one to
-      // answer.
-      if (isSseError(error) && error.code === 'CLIENT_GONE') return;
-      config.onError?.(error);
-      if (!res.headersSent && !res.destroyed) res.writeHead(500).end();
-    });
+    startResponse(req, res, (writer) => handler(writer, req, res), endpoint).catch(
+      (error: unknown) => {
+        if (isClientGone(error)) return;
+        if (!res.headersSent && !res.destroyed) res.writeHead(500).end();
+        try {
+          onError?.(error);
+        } catch {
+          // A throwing hook must not turn into an unhandled rejection that stops the server.
+        }
+      },
+    );
   };
 }

@@ -28,8 +28,8 @@ const eventBrand = Symbol.for('ssekit.SseEvent');
  * }
  * ```
  */
-export function sseEvent(data: unknown, fields: EventFields = {}): SseEvent {
-  const { event, id, retry } = fields;
+export function sseEvent(data: unknown, fields?: EventFields): SseEvent {
+  const { event, id, retry } = fields ?? {};
   return { [eventBrand]: true, data, event, id, retry } as SseEvent;
 }
 
@@ -101,10 +101,10 @@ export interface StreamOptions<T = unknown> {
    */
   open?: boolean | string | undefined;
   /**
-   * The most bytes held for a producer that does not wait for `send()`'s promise while the client
-   * is slow. On overflow the producer's signal aborts with `QUEUE_OVERFLOW`, `onError` is called,
+   * The most text (in UTF-16 code units: bytes, for ASCII) held for a producer that does not wait
+   * for `send()`'s promise while the client is slow. On overflow the producer's signal aborts with `QUEUE_OVERFLOW`, `onError` is called,
    * the events already accepted are still delivered, then the error event, then the stream ends.
-   * @defaultValue `1048576` (1 MiB)
+   * @defaultValue `1048576` (1 Mi code units)
    */
   queueLimit?: number | undefined;
   /**
@@ -224,7 +224,7 @@ export function resolveOptions<T = unknown>(options: StreamOptions<T> = {}): Str
   }
 
   if (!(Number.isSafeInteger(queueLimit) && queueLimit > 0)) {
-    throw invalid('queueLimit', 'a positive integer number of bytes', queueLimit);
+    throw invalid('queueLimit', 'a positive integer (UTF-16 code units)', queueLimit);
   }
   if (errorEvent !== undefined && errorEvent !== false && typeof errorEvent !== 'function') {
     throw invalid('errorEvent', 'a function or false', errorEvent);

@@ -95,6 +95,13 @@ export function toSseStream<T>(
 export interface SseResponseOptions<T = unknown> extends StreamOptions<T> {
   /** Extra headers for the response (the streaming headers win on conflict). @defaultValue none */
   headers?: Record<string, string> | undefined;
+  /**
+   * Aborts the stream when it fires, before or after the response is returned: pass the
+   * request's signal (`request.signal`), which fetch runtimes abort when the client disconnects,
+   * so a client that leaves while the model is still thinking stops it too.
+   * @defaultValue none
+   */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -120,9 +127,15 @@ export async function toSseResponse<T>(
   producer: Producer<T>,
   options: SseResponseOptions<T> = {},
 ): Promise<Response> {
-  const { headers, ...streamOptions } = options;
+  const { headers, signal, ...streamOptions } = options;
   const config = resolveOptions(streamOptions);
   const { stream, run } = startWebStream(producer, config);
+  if (signal) {
+    const stop = (): void => run().abort(new SseError('CLIENT_GONE', 'the request was aborted'));
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+    void run().done.then(() => signal.removeEventListener('abort', stop));
+  }
   await run().ready;
   return new Response(stream, {
     status: 200,

@@ -282,6 +282,31 @@ describe('HTTP/1.1', () => {
   });
 });
 
+describe('the stream toggle on plain node:http', () => {
+  it('answers one JSON document for ?stream=false and a stream otherwise', async () => {
+    const port = await listen(sse(() => ['Hello', ' wörld'], { json: true }));
+    const document = await request(port, '/chat?stream=false');
+    expect(document.headers['content-type']).toBe('application/json');
+    const text = await body(document);
+    expect(document.headers['content-length']).toBe(String(Buffer.byteLength(text)));
+    expect(JSON.parse(text)).toEqual({ response: 'Hello wörld' });
+
+    const stream = await request(port, '/chat');
+    expect(stream.headers['content-type']).toBe('text/event-stream');
+    expect(await body(stream)).toBe('data: Hello\n\ndata:  wörld\n\n');
+  });
+
+  it('reads a body that a parser left on req.body', async () => {
+    const endpoint = sse(() => ['Hi'], { json: true });
+    const port = await listen((req, res) => {
+      Object.assign(req, { body: { stream: 'False' } });
+      endpoint(req, res);
+    });
+    const answer = await request(port, '/');
+    expect(JSON.parse(await body(answer))).toEqual({ response: 'Hi' });
+  });
+});
+
 describe('HTTP/2', () => {
   it('streams without a Connection header', async () => {
     const server = createHttp2Server((req: Http2ServerRequest, res: Http2ServerResponse) => {

@@ -186,3 +186,42 @@ describe('streamHeaders', () => {
     });
   });
 });
+
+describe('toSseResponse with a request signal', () => {
+  it('stops a producer that is still thinking when the request aborts before the first frame', async () => {
+    const client = new AbortController();
+    let producerSignal: AbortSignal | undefined;
+    const response = toSseResponse(
+      async (writer) => {
+        producerSignal = writer.signal;
+        await new Promise((resolve) => writer.signal.addEventListener('abort', resolve));
+      },
+      { signal: client.signal },
+    );
+    client.abort();
+    const error: unknown = await response.catch((reason: unknown) => reason);
+    expect(isSseError(error) && error.code).toBe('CLIENT_GONE');
+    expect(producerSignal?.aborted).toBe(true);
+  });
+
+  it('aborts the producer when the request aborts mid-stream', async () => {
+    const client = new AbortController();
+    let producerSignal: AbortSignal | undefined;
+    const response = await toSseResponse(
+      (writer) => {
+        producerSignal = writer.signal;
+        return (async function* () {
+          yield 'first';
+          await new Promise((resolve) => writer.signal.addEventListener('abort', resolve));
+        })();
+      },
+      { signal: client.signal },
+    );
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toBe('data: first\n\n');
+    client.abort();
+    expect(producerSignal?.aborted).toBe(true);
+    expect((await reader.read()).done).toBe(true);
+  });
+});

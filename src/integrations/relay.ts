@@ -155,8 +155,9 @@ export interface ReadSseDataOptions {
  * The type parameter is the shape the data is trusted to have; it is not checked.
  *
  * @throws {@link SseError} `UPSTREAM_ERROR` at once for a response that is not a 2xx
- *   `text/event-stream` one, and while reading for data that is not JSON; `INVALID_OPTION` for a
- *   bad option.
+ *   `text/event-stream` one, and while reading for data that is not JSON or a stream that ends
+ *   without its `done` frame (pass `done: false` for providers that send none); `INVALID_OPTION`
+ *   for a bad option.
  *
  * @example A client printing an OpenAI-style stream
  * ```ts
@@ -209,7 +210,16 @@ export function readSseData<T = unknown>(
   const iterator: AsyncIterableIterator<T> = {
     async next() {
       const step = await source.next();
-      if (step.done === true) return DONE;
+      if (step.done === true) {
+        if (done === false) return DONE;
+        // Without its terminal frame, a stream that ends was cut short: say so, rather than hand
+        // the caller a truncated answer that looks complete.
+        throw new SseError(
+          'UPSTREAM_ERROR',
+          `the upstream ended without ${JSON.stringify(done)}: the answer may be truncated`,
+          { field: 'done' },
+        );
+      }
       const { data } = step.value;
       if (data === done) return source.return().then(() => DONE);
       if (!json) return { done: false, value: data as T };

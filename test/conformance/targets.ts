@@ -55,7 +55,7 @@ export interface Running {
 
 export interface Target {
   name: string;
-  /** Whether the target has the `json` stream toggle (ssekit/node's `sse` does not). */
+  /** Whether the target runs the toggle scenario (plain node:http parses no body: its rule reads `req.body` only when a parser set it). */
   toggle: boolean;
   /** The status the app's error path answers with. */
   errorStatus: number;

@@ -210,6 +210,16 @@ describe('readSseData', () => {
     expect(data).toEqual(['a', '[DONE]', 'b']);
   });
 
+  it('rejects with UPSTREAM_ERROR when the upstream ends without [DONE], after the data it had', async () => {
+    const upstream = await serve(handWritten(['data: {"n":1}\n\n'])); // cut short: no [DONE]
+    const data: unknown[] = [];
+    const error: unknown = await (async () => {
+      for await (const item of readSseData(await fetch(upstream))) data.push(item);
+    })().catch((reason: unknown) => reason);
+    expect(data).toEqual([{ n: 1 }]);
+    expect(isSseError(error) && error.code).toBe('UPSTREAM_ERROR');
+  });
+
   it('rejects with UPSTREAM_ERROR for data that is not JSON', async () => {
     const upstream = await serve(handWritten(['data: {"ok":1}\n\ndata: oops\n\n']));
     const data: unknown[] = [];
