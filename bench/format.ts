@@ -6,12 +6,17 @@
 import { performance } from 'node:perf_hooks';
 import { formatEvent, sseFormat } from '../src/index.js';
 
-/** One formatter under test: frames `inputs[i & 15]` and returns the frame. */
+/**
+ * One formatter under test. Each case has a timing loop of its own, so every call site stays
+ * monomorphic and is optimised for that formatter alone (a shared loop calling `frame(x)` would
+ * go polymorphic and measure call dispatch instead).
+ */
 interface Case {
   payload: 'token' | 'json';
   name: string;
   baseline?: boolean;
-  frame: (input: unknown) => string;
+  /** Frames `n` inputs into {@link ring}. */
+  run: (n: number) => number;
 }
 
 const tokens = Array.from({ length: 16 }, (_, i) =>
@@ -29,55 +34,116 @@ const objects = Array.from({ length: 16 }, (_, i) => ({
 
 export const JSON_BYTES = JSON.stringify(objects[0]).length;
 
-const cases: Case[] = [
+let before = (data: unknown): string => formatEvent(data);
+
+/**
+ * Where every frame is stored, so it must really be built: with only its `.length` used, V8
+ * computes a template literal's length without allocating the string at all.
+ */
+const ring: string[] = new Array<string>(1024).fill('');
+
+const all: Case[] = [
   {
     payload: 'token',
     name: 'template literal',
     baseline: true,
-    frame: (s) => `data: ${s as string}\n\n`,
+    run(n) {
+      for (let i = 0; i < n; i++) ring[i & 1023] = `data: ${tokens[i & 15] as string}\n\n`;
+      return ring.length;
+    },
   },
-  { payload: 'token', name: 'formatEvent', frame: (s) => formatEvent(s) },
+  {
+    payload: 'token',
+    name: 'formatEvent',
+    run(n) {
+      for (let i = 0; i < n; i++) ring[i & 1023] = formatEvent(tokens[i & 15]);
+      return ring.length;
+    },
+  },
+  {
+    payload: 'token',
+    name: 'formatEvent (before)',
+    run(n) {
+      for (let i = 0; i < n; i++) ring[i & 1023] = before(tokens[i & 15]);
+      return ring.length;
+    },
+  },
   {
     payload: 'token',
     name: 'sseFormat.event (engine path)',
-    frame: (s) => sseFormat.event(s, undefined),
+    run(n) {
+      for (let i = 0; i < n; i++) ring[i & 1023] = sseFormat.event(tokens[i & 15], undefined);
+      return ring.length;
+    },
   },
   {
     payload: 'json',
     name: 'template literal + JSON.stringify',
     baseline: true,
-    frame: (o) => `data: ${JSON.stringify(o)}\n\n`,
+    run(n) {
+      for (let i = 0; i < n; i++) ring[i & 1023] = `data: ${JSON.stringify(objects[i & 15])}\n\n`;
+      return ring.length;
+    },
   },
-  { payload: 'json', name: 'formatEvent', frame: (o) => formatEvent(o) },
+  {
+    payload: 'json',
+    name: 'formatEvent',
+    run(n) {
+      for (let i = 0; i < n; i++) ring[i & 1023] = formatEvent(objects[i & 15]);
+      return ring.length;
+    },
+  },
+  {
+    payload: 'json',
+    name: 'formatEvent (before)',
+    run(n) {
+      for (let i = 0; i < n; i++) ring[i & 1023] = before(objects[i & 15]);
+      return ring.length;
+    },
+  },
   {
     payload: 'json',
     name: 'sseFormat.event (engine path)',
-    frame: (o) => sseFormat.event(o, undefined),
+    run(n) {
+      for (let i = 0; i < n; i++) ring[i & 1023] = sseFormat.event(objects[i & 15], undefined);
+      return ring.length;
+    },
   },
 ];
 
 let sink = 0;
 
 function time(item: Case, iterations: number): number {
-  const inputs: readonly unknown[] = item.payload === 'token' ? tokens : objects;
-  const frame = item.frame;
-  let length = 0;
   const t0 = performance.now();
-  for (let i = 0; i < iterations; i++) length += frame(inputs[i & 15]).length;
-  const elapsed = performance.now() - t0;
-  sink += length;
-  return (elapsed * 1e6) / iterations;
+  sink += item.run(iterations);
+  return ((performance.now() - t0) * 1e6) / iterations;
 }
 
-/** ns/event samples per case; `iterations` per timed sample, by payload. */
+/**
+ * Runs `rounds` interleaved rounds (every case once per round, `iterations` calls by payload) and
+ * returns each case's ns/event per round and its ratio to the payload's baseline in the same
+ * round: on a shared machine the load drifts between rounds, much less within one. `previous` is
+ * the `formatEvent` of an earlier version of the code, measured alongside for an A/B comparison.
+ */
 export function runFormatBench(
-  repetitions: number,
+  rounds: number,
   iterations: { token: number; json: number },
-): { payload: string; name: string; baseline: boolean; samples: number[] }[] {
-  for (const item of cases) time(item, iterations[item.payload]);
+  previous?: (data: unknown) => string,
+): { payload: string; name: string; baseline: boolean; samples: number[]; ratios: number[] }[] {
+  const cases = all.filter((item) => previous !== undefined || !item.name.endsWith('(before)'));
+  if (previous !== undefined) before = previous;
+  for (let warm = 0; warm < 3; warm++) {
+    for (const item of cases) time(item, iterations[item.payload]);
+  }
   const samples = cases.map(() => [] as number[]);
-  for (let rep = 0; rep < repetitions; rep++) {
-    cases.forEach((item, i) => samples[i]?.push(time(item, iterations[item.payload])));
+  const ratios = cases.map(() => [] as number[]);
+  for (let round = 0; round < rounds; round++) {
+    const now = cases.map((item) => time(item, iterations[item.payload]));
+    cases.forEach((item, i) => {
+      const base = now[cases.findIndex((c) => c.baseline && c.payload === item.payload)] as number;
+      samples[i]?.push(now[i] as number);
+      ratios[i]?.push((now[i] as number) / base);
+    });
   }
   if (sink === 0) throw new Error('unreachable: keeps the frames alive');
   return cases.map((item, i) => ({
@@ -85,5 +151,6 @@ export function runFormatBench(
     name: item.name,
     baseline: item.baseline === true,
     samples: samples[i] ?? [],
+    ratios: ratios[i] ?? [],
   }));
 }

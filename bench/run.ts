@@ -16,7 +16,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { contenders as allContenders, type Contender } from './contenders.js';
 import { JSON_BYTES, runFormatBench } from './format.js';
@@ -33,8 +33,8 @@ const settings = full
   ? {
       mode: 'full',
       repetitions: 3,
-      formatRepetitions: 5,
-      formatIterations: { token: 2_000_000, json: 200_000 },
+      formatRepetitions: 60,
+      formatIterations: { token: 200_000, json: 20_000 },
       oneConnEvents: 1_000_000,
       manyConns: 100,
       manyConnEvents: 20_000,
@@ -51,8 +51,8 @@ const settings = full
   : {
       mode: 'quick',
       repetitions: 3,
-      formatRepetitions: 3,
-      formatIterations: { token: 500_000, json: 50_000 },
+      formatRepetitions: 15,
+      formatIterations: { token: 100_000, json: 10_000 },
       oneConnEvents: 50_000,
       manyConns: 100,
       manyConnEvents: 500,
@@ -398,26 +398,34 @@ function check(target: string, value: number, limit: number, atLeast: boolean, s
 
 // ---------------------------------------------------------------- scenarios
 
-function formatScenario(): void {
+async function formatScenario(): Promise<void> {
   log('formatter');
-  const results = runFormatBench(settings.formatRepetitions, settings.formatIterations);
+  const previous =
+    before === undefined
+      ? undefined
+      : (
+          (await import(pathToFileURL(join(before, 'src/format.ts')).href)) as {
+            formatEvent: (data: unknown) => string;
+          }
+        ).formatEvent;
+  const results = runFormatBench(settings.formatRepetitions, settings.formatIterations, previous);
   const rows: string[][] = [];
   for (const payload of ['token', 'json']) {
-    const group = results.filter((result) => result.payload === payload);
-    const base = median(group.find((result) => result.baseline)?.samples ?? []);
-    for (const result of group) {
+    for (const result of results.filter((r) => r.payload === payload)) {
       const [mid, range] = cell(result.samples, fixed(1));
+      const [ratioMid, ratioRange] = cell(result.ratios, fixed(2, '×'));
       rows.push([
         payload === 'token' ? '5-byte token' : `${String(JSON_BYTES)}-byte JSON object`,
         result.name,
         mid,
         range,
-        ratio(median(result.samples), base),
+        ratioMid,
+        ratioRange,
       ]);
       if (result.name === 'formatEvent') {
         check(
           `formatEvent ≤ 1.5× template literal (${payload})`,
-          median(result.samples) / base,
+          median(result.ratios),
           1.5,
           false,
           fixed(2, '×'),
@@ -426,10 +434,12 @@ function formatScenario(): void {
     }
   }
   sections.push(
-    `## Formatter cost per event\n\n${String(settings.formatRepetitions)} interleaved repetitions of ` +
+    `## Formatter cost per event\n\n${String(settings.formatRepetitions)} interleaved rounds of ` +
       `${settings.formatIterations.token.toLocaleString('en')} (token) or ` +
-      `${settings.formatIterations.json.toLocaleString('en')} (JSON) calls each; ns/event.\n\n` +
-      table(['payload', 'formatter', 'ns/event', 'min–max', '× template literal'], rows),
+      `${settings.formatIterations.json.toLocaleString('en')} (JSON) calls per case, in process; ` +
+      'ns/event, and the ratio to the template literal taken within each round (the load of a ' +
+      'shared machine drifts between rounds), median and min–max over the rounds.\n\n' +
+      table(['payload', 'formatter', 'ns/event', 'min–max', '× template literal', 'min–max'], rows),
   );
 }
 
@@ -926,7 +936,7 @@ async function main(): Promise<void> {
     compile(root, compiled);
     if (before !== undefined) compile(before, compiledBefore);
   }
-  if (scenarios.has('format')) formatScenario();
+  if (scenarios.has('format')) await formatScenario();
   if (scenarios.has('throughput') || scenarios.has('latency')) await throughputAndLatency();
   if (scenarios.has('idle')) await idleScenario();
   if (scenarios.has('slow')) await slowScenario();

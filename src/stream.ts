@@ -208,7 +208,7 @@ export function runStream<T>(
   function overflow(): void {
     const error = new SseError(
       'QUEUE_OVERFLOW',
-      `the producer queued more than ${queueLimit} bytes without waiting for send(); the stream was stopped`,
+      `the producer queued more than ${queueLimit} characters without waiting for send(); the stream was stopped`,
       { field: 'queueLimit' },
     );
     report(error);
