@@ -8,6 +8,9 @@ import { createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startDemo } from '../demo/apps/index.js';
+import { startEmulator } from '../demo/emulator.js';
+import { createLlm } from '../demo/llm.js';
 import { sse } from '../src/node.js';
 
 const root = join(import.meta.dirname, '..');
@@ -90,4 +93,67 @@ describe('documentation response headers', () => {
       }
     });
   }
+});
+
+/** The request a documented `curl` line makes: method, path, headers and body. */
+function curlRequest(line: string): {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+} {
+  const words = [...line.matchAll(/'([^']*)'|(\S+)/g)].map((match) => match[1] ?? match[2] ?? '');
+  const headers: Record<string, string> = {};
+  let body: string | undefined;
+  let url = '';
+  for (let i = 1; i < words.length; i++) {
+    const word = words[i] ?? '';
+    if (word === '-H') {
+      const [name = '', ...value] = (words[++i] ?? '').split(':');
+      headers[name.trim().toLowerCase()] = value.join(':').trim();
+    } else if (word === '-d') body = words[++i];
+    else if (word.startsWith('http')) url = word;
+  }
+  const { pathname, search } = new URL(url);
+  return {
+    method: body === undefined ? 'GET' : 'POST',
+    path: pathname + search,
+    headers,
+    ...(body === undefined ? {} : { body }),
+  };
+}
+
+describe('documented curl lines', () => {
+  const lines = all
+    .filter((b) => ['sh', 'bash', 'shell'].includes(b.lang))
+    .flatMap((b) =>
+      b.code
+        .split('\n')
+        .filter((line) => /^\s*curl /.test(line))
+        .map((line) => ({ page: b.page, line: line.trim() })),
+    );
+
+  it('finds curl lines in the docs', () => {
+    expect(lines.length).toBeGreaterThan(0);
+  });
+
+  it('each answers 200 from the demo app it names', async () => {
+    const emulator = await startEmulator({ tokenDelay: 0 });
+    const demo = await startDemo.express(createLlm(emulator.baseURL, {}));
+    try {
+      for (const { page, line } of lines) {
+        const { method, path, headers, body } = curlRequest(line);
+        const response = await fetch(demo.url + path, {
+          method,
+          headers: { 'accept-encoding': 'gzip, deflate, br', ...headers },
+          ...(body === undefined ? {} : { body }),
+        });
+        expect(response.status, `${page}: ${line}`).toBe(200);
+        expect((await response.text()).length, `${page}: ${line}`).toBeGreaterThan(0);
+      }
+    } finally {
+      await demo.close();
+      await emulator.close();
+    }
+  });
 });
