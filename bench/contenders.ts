@@ -31,11 +31,15 @@ export interface Contender {
   create(config: ServerConfig, stats: ServerStats): Promise<Server>;
 }
 
-type Route = 'burst' | 'idle' | 'slow' | 'delay';
+type Route = 'burst' | 'idle' | 'slow' | 'delay' | 'open';
 
 function route(url: string | undefined): Route | undefined {
   const path = (url ?? '/').split('?', 1)[0];
-  return path === '/burst' || path === '/idle' || path === '/slow' || path === '/delay'
+  return path === '/burst' ||
+    path === '/idle' ||
+    path === '/slow' ||
+    path === '/delay' ||
+    path === '/open'
     ? (path.slice(1) as Route)
     : undefined;
 }
@@ -69,7 +73,14 @@ function ssekitProducers(stats: ServerStats) {
 
 /** The options of each route: defaults everywhere, heartbeats at the configured pace on `/idle`. */
 function ssekitOptions(config: ServerConfig): Record<Route, StreamOptions> {
-  return { burst: {}, idle: { heartbeat: config.heartbeat }, slow: {}, delay: {} };
+  return {
+    burst: {},
+    idle: { heartbeat: config.heartbeat },
+    slow: {},
+    delay: {},
+    // `/open` is `/delay` with an opening comment, which commits the headers before the producer runs.
+    open: { open: true },
+  };
 }
 
 const adapterPath = (name: string): string =>
@@ -137,6 +148,7 @@ const baseline: Contender = {
           break;
         }
         case 'delay':
+        case 'open':
           await sleep(param(url, 'ms', 0));
           res.write(FRAME);
           break;
@@ -160,6 +172,7 @@ const ssekitNode: Contender = {
       idle: sse((writer) => producers.idle(writer), options.idle),
       slow: sse((writer, req) => producers.slow(writer, req.url ?? '/'), options.slow),
       delay: sse((writer, req) => producers.delay(writer, req.url ?? '/'), options.delay),
+      open: sse((writer, req) => producers.delay(writer, req.url ?? '/'), options.open),
     };
     return createServer((req, res) => {
       const which = route(req.url);
@@ -195,6 +208,10 @@ const ssekitExpress: Contender = {
       '/delay',
       sse((writer, req) => producers.delay(writer, req.url), options.delay),
     );
+    app.get(
+      '/open',
+      sse((writer, req) => producers.delay(writer, req.url), options.open),
+    );
     return createServer(app);
   },
 };
@@ -213,8 +230,13 @@ const ssekitKoa: Contender = {
       idle: sse((writer) => producers.idle(writer), options.idle),
       slow: sse((writer, ctx) => producers.slow(writer, ctx.url), options.slow),
       delay: sse((writer, ctx) => producers.delay(writer, ctx.url), options.delay),
+      open: sse((writer, ctx) => producers.delay(writer, ctx.url), options.open),
     };
     const app = new Koa();
+    // Koa logs every socket error (a client that resets) with its stack unless the app has an
+    // 'error' listener, as deployed apps do: without one, closing 10,000 idle streams prints
+    // 10,000 stack traces and the log is what gets measured.
+    app.on('error', () => {});
     app.use((ctx, next) => {
       const which = route(ctx.url);
       return which === undefined ? next() : routes[which](ctx);
@@ -250,6 +272,10 @@ const ssekitHono: Contender = {
       '/delay',
       sse((writer, c) => producers.delay(writer, c.req.url), options.delay),
     );
+    app.get(
+      '/open',
+      sse((writer, c) => producers.delay(writer, c.req.url), options.open),
+    );
     return createAdaptorServer({ fetch: app.fetch }) as Server;
   },
 };
@@ -264,6 +290,9 @@ const betterSse: Contender = {
       const url = req.url ?? '/';
       const which = route(url);
       if (which === undefined) return notFound(res);
+      // better-sse 0.16's keep-alive timer can fire after `res.end()` (write after end): without a
+      // listener that 'error' would crash the server mid-run.
+      res.on('error', () => {});
       const session = await createSession(
         req,
         res,
@@ -287,6 +316,7 @@ const betterSse: Contender = {
           break;
         }
         case 'delay':
+        case 'open':
           await sleep(param(url, 'ms', 0));
           session.push(TOKEN);
           break;

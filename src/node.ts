@@ -25,14 +25,10 @@ import {
 /** A response ssekit can write to: HTTP/1.x or the HTTP/2 compatibility API. */
 export type NodeResponse = ServerResponse | Http2ServerResponse;
 
-// Headers that would make a proxy, cache or client wait for the end, or break chunked framing.
-const CONFLICTING = [
-  'content-length',
-  'transfer-encoding',
-  'etag',
-  'last-modified',
-  'content-encoding',
-];
+// Headers set upstream that would hurt a stream: a Content-Length cuts it short, validators
+// (ETag, Last-Modified) invite a 304 to a conditional request, and a Content-Encoding would
+// describe a compression these frames do not have.
+const CONFLICTING = ['content-length', 'etag', 'last-modified', 'content-encoding'];
 
 function isHttp1(res: NodeResponse): boolean {
   return (res.req as IncomingMessage | Http2ServerRequest | undefined)?.httpVersionMajor !== 2;
@@ -98,7 +94,12 @@ export function streamToResponse<T>(
       for (const name of CONFLICTING) res.removeHeader(name);
       const headers = streamHeaders(config.format.contentType);
       for (const name in headers) res.setHeader(name, headers[name] as string);
-      if (isHttp1(res)) {
+      // ssekit never sets Transfer-Encoding. On HTTP/1.1 Node frames the body as chunked by
+      // itself: a client can tell a finished stream from a cut one (a truncated answer is an
+      // error, not a short answer) and the connection can be reused. Removing the header would
+      // turn that off (Node's `_removedTE`). On HTTP/2 it is a forbidden hop-by-hop header.
+      if (!http1) res.removeHeader('transfer-encoding');
+      if (http1) {
         res.setHeader('connection', 'keep-alive');
         const socket = (res as ServerResponse).socket;
         // Nagle would hold small frames back; a server-wide setTimeout would cut quiet streams
@@ -108,7 +109,7 @@ export function streamToResponse<T>(
       }
       res.statusCode = 200;
       // HTTP/2's writeHead sends the headers itself; HTTP/1 needs the flush.
-      if (isHttp1(res)) (res as ServerResponse).flushHeaders();
+      if (http1) (res as ServerResponse).flushHeaders();
       else (res as Http2ServerResponse).writeHead(200);
     },
     write(chunk) {

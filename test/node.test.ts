@@ -84,13 +84,32 @@ describe('HTTP/1.1', () => {
       'connection',
       'content-type',
       'date',
+      'transfer-encoding',
       'x-accel-buffering',
     ]);
+    // Node's own HTTP/1.1 framing: ssekit sets no Transfer-Encoding, and removes none.
+    expect(res.headers['transfer-encoding']).toBe('chunked');
     expect(res.headers['content-type']).toBe('text/event-stream');
     expect(res.headers['cache-control']).toBe('no-cache, no-transform');
     expect(res.headers['x-accel-buffering']).toBe('no');
     expect(res.headers.connection).toBe('keep-alive');
     expect(await body(res)).toBe('data: Hello\n\ndata:  world\n\ndata: [DONE]\n\n');
+  });
+
+  it('lets the client tell a stream cut by the server from a finished one', async () => {
+    const port = await listen(
+      sse(async (writer, _req, res) => {
+        await writer.send('partial');
+        res.socket?.destroy(); // the server dies mid-answer
+      }),
+    );
+    const cut = await request(port);
+    await body(cut).catch(() => undefined);
+    expect(cut.complete).toBe(false);
+
+    const whole = await request(await listen(sse(() => ['whole'])));
+    await body(whole);
+    expect(whole.complete).toBe(true);
   });
 
   it('sends the headers before the first token when the handler returns a source', async () => {
