@@ -31,7 +31,7 @@ export interface Contender {
   create(config: ServerConfig, stats: ServerStats): Promise<Server>;
 }
 
-type Route = 'burst' | 'idle' | 'slow' | 'delay' | 'open';
+type Route = 'burst' | 'idle' | 'slow' | 'delay' | 'open' | 'source';
 
 function route(url: string | undefined): Route | undefined {
   const path = (url ?? '/').split('?', 1)[0];
@@ -39,7 +39,8 @@ function route(url: string | undefined): Route | undefined {
     path === '/idle' ||
     path === '/slow' ||
     path === '/delay' ||
-    path === '/open'
+    path === '/open' ||
+    path === '/source'
     ? (path.slice(1) as Route)
     : undefined;
 }
@@ -68,6 +69,13 @@ function ssekitProducers(stats: ServerStats) {
       await sleep(param(url, 'ms', 0));
       await writer.send(TOKEN);
     },
+    /** `/delay` as an SDK stream is used: the handler returns a source that awaits its first token. */
+    source(url: string): AsyncIterable<string> {
+      return (async function* () {
+        await sleep(param(url, 'ms', 0));
+        yield TOKEN;
+      })();
+    },
   };
 }
 
@@ -80,6 +88,7 @@ function ssekitOptions(config: ServerConfig): Record<Route, StreamOptions> {
     delay: {},
     // `/open` is `/delay` with an opening comment, which commits the headers before the producer runs.
     open: { open: true },
+    source: {},
   };
 }
 
@@ -149,6 +158,7 @@ const baseline: Contender = {
         }
         case 'delay':
         case 'open':
+        case 'source':
           await sleep(param(url, 'ms', 0));
           res.write(FRAME);
           break;
@@ -173,6 +183,7 @@ const ssekitNode: Contender = {
       slow: sse((writer, req) => producers.slow(writer, req.url ?? '/'), options.slow),
       delay: sse((writer, req) => producers.delay(writer, req.url ?? '/'), options.delay),
       open: sse((writer, req) => producers.delay(writer, req.url ?? '/'), options.open),
+      source: sse((_writer, req) => producers.source(req.url ?? '/'), options.source),
     };
     return createServer((req, res) => {
       const which = route(req.url);
@@ -212,6 +223,10 @@ const ssekitExpress: Contender = {
       '/open',
       sse((writer, req) => producers.delay(writer, req.url), options.open),
     );
+    app.get(
+      '/source',
+      sse((_writer, req) => producers.source(req.url), options.source),
+    );
     return createServer(app);
   },
 };
@@ -231,6 +246,7 @@ const ssekitKoa: Contender = {
       slow: sse((writer, ctx) => producers.slow(writer, ctx.url), options.slow),
       delay: sse((writer, ctx) => producers.delay(writer, ctx.url), options.delay),
       open: sse((writer, ctx) => producers.delay(writer, ctx.url), options.open),
+      source: sse((_writer, ctx) => producers.source(ctx.url), options.source),
     };
     const app = new Koa();
     // Koa logs every socket error (a client that resets) with its stack unless the app has an
@@ -276,6 +292,10 @@ const ssekitHono: Contender = {
       '/open',
       sse((writer, c) => producers.delay(writer, c.req.url), options.open),
     );
+    app.get(
+      '/source',
+      sse((_writer, c) => producers.source(c.req.url), options.source),
+    );
     return createAdaptorServer({ fetch: app.fetch }) as Server;
   },
 };
@@ -317,6 +337,7 @@ const betterSse: Contender = {
         }
         case 'delay':
         case 'open':
+        case 'source':
           await sleep(param(url, 'ms', 0));
           session.push(TOKEN);
           break;

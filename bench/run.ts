@@ -541,9 +541,10 @@ async function throughputAndLatency(): Promise<void> {
         log(`latency rep ${String(rep + 1)}`);
         for (const server of servers) {
           const name = server.contender.name;
-          const routes = name.startsWith('ssekit') ? ['delay', 'open'] : ['delay'];
+          const routes = name.startsWith('ssekit') ? ['delay', 'open', 'source'] : ['delay'];
           for (const route of routes) {
-            const key = `latency/${name}${route === 'open' ? OPEN : ''}`;
+            const suffix = route === 'open' ? OPEN : route === 'source' ? SOURCE : '';
+            const key = `latency/${name}${suffix}`;
             try {
               const result = await latency(server, settings.latencyRequests, route);
               samples.add(`${key}/headers`, median(result.headersMs));
@@ -652,6 +653,8 @@ function throughputTables(
 
 /** The suffix of the latency rows for ssekit endpoints with `open: true`. */
 const OPEN = ', open: true';
+/** The suffix of the latency rows for ssekit endpoints whose handler returns a source. */
+const SOURCE = ', returns a source';
 
 function latencyTable(samples: Samples): void {
   const base = baselineName();
@@ -659,7 +662,7 @@ function latencyTable(samples: Samples): void {
   const baseEvent = samples.median(`latency/${base}/event`);
   const names = contenders.flatMap((contender) =>
     contender.name.startsWith('ssekit')
-      ? [contender.name, contender.name + OPEN]
+      ? [contender.name, contender.name + OPEN, contender.name + SOURCE]
       : [contender.name],
   );
   const rows = names.map((name) => {
@@ -678,9 +681,11 @@ function latencyTable(samples: Samples): void {
     `## Time to headers and to first event\n\nThe producer waits ${String(settings.delayMs)} ms ` +
       `before its first token; times in ms from the request being written, the median of ` +
       `${String(settings.latencyRequests)} sequential requests per repetition. ` +
-      'The baseline flushes its headers before waiting; ssekit commits the response with its first ' +
-      'frame (so a producer that fails before it can still get a 500), or at once with `open: true`, ' +
-      'measured on a second endpoint.\n\n' +
+      'The baseline flushes its headers before waiting. ssekit commits the response when the ' +
+      'handler returns a source (an SDK stream, an async generator), so a source that awaits its ' +
+      'first token has its headers out at once (`, returns a source`); a push handler that awaits ' +
+      'before its first `send()` has them go with that first frame (so a producer that fails ' +
+      'before it can still get a 500), or at once with `open: true`.\n\n' +
       table(
         [
           'contender',
@@ -697,8 +702,9 @@ function latencyTable(samples: Samples): void {
   for (const contender of contenders) {
     if (!contender.name.startsWith('ssekit')) continue;
     for (const [suffix, label] of [
-      [OPEN, 'with `open: true`'],
-      ['', 'default: headers with the first frame'],
+      [SOURCE, 'handler returns a source'],
+      [OPEN, 'push handler with `open: true`'],
+      ['', 'push handler, default: headers with the first frame'],
     ] as const) {
       check(
         `${contender.name} time to headers ≤ 1.3× baseline (${label})`,
