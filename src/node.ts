@@ -203,7 +203,10 @@ export async function startResponse<T, R>(
   res: NodeResponse,
   producer: Producer<T>,
   { config, toggle }: Endpoint<T, R>,
-): Promise<{ done: Promise<void> }> {
+): Promise<{
+  /** Resolves when the response has ended, however it ended. Never rejects. */
+  done: Promise<void>;
+}> {
   if (toggle && !(await toggle.stream(request))) {
     const client = new AbortController();
     const onClose = (): void => client.abort(new SseError('CLIENT_GONE', 'the client went away'));

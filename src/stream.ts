@@ -123,41 +123,100 @@ export function runStream<T>(
   producer: Producer<T>,
   config: StreamConfig<T>,
 ): StreamRun {
-  const controller = new AbortController();
-  const { format, map, fields, queueLimit, heartbeat, heartbeatFrame } = config;
+  const stream = new Stream(transport, config);
+  stream.start(producer);
+  return stream;
+}
 
-  let committed = false;
-  let closing = false; // no more producer writes
-  let ended = false; // transport closed or abandoned
-  let writable = true;
-  let queue: string[] = [];
-  let queued = 0;
-  let drained: Promise<void> | undefined;
-  let releaseDrained = noop;
-  let lastFrameAt = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let cancelSource = noop;
-  let decoder: TextDecoder | undefined;
-  let index = 0;
+/**
+ * The state of one stream, which is also its {@link StreamRun}. One object with its methods on the
+ * prototype, not a closure per function: a server holds thousands of mostly idle streams, and
+ * per-stream closures, their scopes and eagerly made arrays and promises were most of what an
+ * idle stream cost (bench/memory.ts). What only a busy or ending stream needs (the queue, the
+ * drain promise) is made when it is needed. Fields not in {@link StreamRun} are internal.
+ */
+class Stream<T> implements StreamRun {
+  readonly ready: Promise<void>;
+  readonly done: Promise<void>;
+  transport: SseTransport;
+  config: StreamConfig<T>;
+  controller: AbortController;
+  committed = false;
+  closing = false; // no more producer writes
+  ended = false; // transport closed or abandoned
+  writable = true;
+  queue: string[] | undefined = undefined; // made when the transport is first full
+  queued = 0;
+  drained: Promise<void> | undefined = undefined;
+  releaseDrained: (() => void) | undefined = undefined;
+  lastFrameAt = 0;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  cancelSource: () => void = noop;
+  decoder: TextDecoder | undefined = undefined;
+  index = 0;
+  // Dropped once `ready` has settled, so an open stream does not keep them.
+  resolveReady: (() => void) | undefined = undefined;
+  rejectReady: ((error: unknown) => void) | undefined = undefined;
+  resolveDone: () => void = noop;
 
-  let resolveReady = noop;
-  let rejectReady: (error: unknown) => void = noop;
-  const ready = new Promise<void>((resolve, reject) => {
-    resolveReady = resolve;
-    rejectReady = reject;
-  });
-  ready.catch(noop);
-  let resolveDone = noop;
-  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  constructor(transport: SseTransport, config: StreamConfig<T>) {
+    this.transport = transport;
+    this.config = config;
+    this.controller = new AbortController();
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.done = new Promise<void>((resolve) => (this.resolveDone = resolve));
+  }
 
-  function commit(): void {
-    committed = true;
-    transport.commit();
-    resolveReady();
+  // A getter: Node makes an AbortController's signal (an EventTarget) only when it is first read,
+  // and many producers never read it.
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  start(producer: Producer<T>): void {
+    const { openingFrame, heartbeat } = this.config;
+    if (openingFrame !== undefined) void this.write(openingFrame);
+    if (heartbeat !== 0) {
+      this.lastFrameAt = Date.now();
+      this.armHeartbeat(heartbeat);
+    }
+    try {
+      const result = typeof producer === 'function' ? producer(new Writer(this)) : producer;
+      if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+        (result as Promise<void | Source<T>>).then(
+          (value) => this.onResult(value),
+          (error: unknown) => this.fail(error),
+        );
+      } else this.onResult(result as void | Source<T>);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  commit(): void {
+    this.committed = true;
+    this.transport.commit();
+    const resolve = this.resolveReady;
+    this.resolveReady = this.rejectReady = undefined;
+    resolve?.();
+  }
+
+  /** Rejects `ready` (the stream failed or was aborted before it was committed). */
+  refuse(reason: unknown): void {
+    const reject = this.rejectReady;
+    this.resolveReady = this.rejectReady = undefined;
+    if (reject === undefined) return;
+    // Handled here, so no one has to await `ready` to avoid an unhandled rejection.
+    this.ready.catch(noop);
+    reject(reason);
   }
 
   /** Gives events without a name of their own the endpoint's `event` name. */
-  function named(eventFields: EventFields | undefined): EventFields | undefined {
+  named(eventFields: EventFields | undefined): EventFields | undefined {
+    const { fields } = this.config;
     if (eventFields === undefined) return fields;
     if (fields === undefined || typeof eventFields !== 'object' || eventFields === null)
       return eventFields;
@@ -165,170 +224,189 @@ export function runStream<T>(
     return { event: fields.event, id: eventFields.id, retry: eventFields.retry };
   }
 
+  send(data: unknown, eventFields?: EventFields): Promise<void> {
+    if (this.closing) return RESOLVED;
+    return this.write(this.config.format.event(data, this.named(eventFields)));
+  }
+
+  comment(text: string): Promise<void> {
+    if (this.closing) return RESOLVED;
+    const frame = this.config.format.comment(text);
+    return frame === undefined ? RESOLVED : this.write(frame);
+  }
+
   /** Writes or queues one encoded frame; the promise resolves when the transport has room. */
-  function write(frame: string): Promise<void> {
-    if (heartbeat !== 0) lastFrameAt = Date.now();
-    if (!committed) commit();
-    if (writable) {
-      if (transport.write(frame)) return RESOLVED;
-      writable = false;
-      return waitForRoom();
+  write(frame: string): Promise<void> {
+    if (this.config.heartbeat !== 0) this.lastFrameAt = Date.now();
+    if (!this.committed) this.commit();
+    if (this.writable) {
+      if (this.transport.write(frame)) return RESOLVED;
+      this.writable = false;
+      return this.waitForRoom();
     }
-    queue.push(frame);
-    queued += frame.length;
-    if (queued > queueLimit && !closing) overflow();
-    return drained ?? RESOLVED;
+    (this.queue ??= []).push(frame);
+    this.queued += frame.length;
+    if (this.queued > this.config.queueLimit && !this.closing) this.overflow();
+    return this.drained ?? RESOLVED;
   }
 
-  function waitForRoom(): Promise<void> {
-    drained ??= new Promise<void>((resolve) => (releaseDrained = resolve));
-    transport.waitForDrain().then(onDrain, onDrain);
-    return drained;
+  waitForRoom(): Promise<void> {
+    this.drained ??= new Promise<void>((resolve) => (this.releaseDrained = resolve));
+    this.awaitDrain();
+    return this.drained;
   }
 
-  function onDrain(): void {
-    if (ended) return;
-    if (queue.length > 0) {
+  awaitDrain(): void {
+    const onDrain = (): void => this.onDrain();
+    this.transport.waitForDrain().then(onDrain, onDrain);
+  }
+
+  onDrain(): void {
+    if (this.ended) return;
+    const queue = this.queue;
+    if (queue !== undefined && queue.length > 0) {
       // Coalesce everything that queued while the transport was busy into one write.
       const chunk = queue.length === 1 ? (queue[0] as string) : queue.join('');
-      queue = [];
-      queued = 0;
-      if (!transport.write(chunk)) {
-        transport.waitForDrain().then(onDrain, onDrain);
+      this.queue = undefined;
+      this.queued = 0;
+      if (!this.transport.write(chunk)) {
+        this.awaitDrain();
         return;
       }
     }
-    writable = true;
-    const release = releaseDrained;
-    drained = undefined;
-    releaseDrained = noop;
-    release();
+    this.writable = true;
+    const release = this.releaseDrained;
+    this.drained = undefined;
+    this.releaseDrained = undefined;
+    release?.();
   }
 
-  function overflow(): void {
+  overflow(): void {
     const error = new SseError(
       'QUEUE_OVERFLOW',
-      `the producer queued more than ${queueLimit} characters without waiting for send(); the stream was stopped`,
+      `the producer queued more than ${this.config.queueLimit} characters without waiting for send(); the stream was stopped`,
       { field: 'queueLimit' },
     );
-    report(error);
-    finish(error);
+    this.report(error);
+    this.finish(error);
   }
 
-  function report(error: unknown): void {
+  report(error: unknown): void {
     try {
-      config.onError?.(error);
+      this.config.onError?.(error);
     } catch {
       // An onError hook that throws must not take the stream (or the process) down with it.
     }
   }
 
-  function armHeartbeat(delay: number): void {
-    timer = setTimeout(beat, delay);
+  armHeartbeat(delay: number): void {
+    // The stream rides along as the timer's argument: no closure per timer.
+    this.timer = setTimeout(beat, delay, this);
   }
 
-  function beat(): void {
-    timer = undefined;
-    if (closing) return;
-    const silence = Date.now() - lastFrameAt;
-    if (silence < heartbeat) return armHeartbeat(heartbeat - silence);
-    if (writable) void write(heartbeatFrame as string);
-    armHeartbeat(heartbeat);
+  beat(): void {
+    this.timer = undefined;
+    if (this.closing) return;
+    const { heartbeat } = this.config;
+    const silence = Date.now() - this.lastFrameAt;
+    if (silence < heartbeat) return this.armHeartbeat(heartbeat - silence);
+    if (this.writable) void this.write(this.config.heartbeatFrame as string);
+    this.armHeartbeat(heartbeat);
   }
 
-  function stopTimers(): void {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
+  stopTimers(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   /** Ends the stream normally, or with an error frame when `error` is given. */
-  function finish(error?: unknown): void {
-    if (closing) return;
-    closing = true;
-    stopTimers();
-    cancelSource();
+  finish(error?: unknown): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.stopTimers();
+    this.cancelSource();
+    const { config } = this;
     if (error !== undefined) {
-      controller.abort(error);
+      this.controller.abort(error);
       const init = safely(() => config.errorEvent?.(error));
-      const frame = init && safely(() => format.event(init.data, init));
-      if (frame) void write(frame);
+      const frame = init && safely(() => config.format.event(init.data, init));
+      if (frame) void this.write(frame);
     } else if (config.doneFrame !== undefined) {
-      void write(config.doneFrame);
+      void this.write(config.doneFrame);
     }
-    if (!committed) commit();
-    void endWhenFlushed();
+    if (!this.committed) this.commit();
+    void this.endWhenFlushed();
   }
 
-  async function endWhenFlushed(): Promise<void> {
-    while (!ended && !writable) await drained;
-    if (ended) return;
-    ended = true;
-    transport.close();
-    resolveDone();
+  async endWhenFlushed(): Promise<void> {
+    while (!this.ended && !this.writable) await this.drained;
+    if (this.ended) return;
+    this.ended = true;
+    this.transport.close();
+    this.resolveDone();
   }
 
-  function fail(error: unknown): void {
-    if (closing) return; // after an abort, producer errors are expected noise
-    if (!committed) {
-      closing = ended = true;
-      stopTimers();
-      controller.abort(error);
-      cancelSource();
-      rejectReady(error);
-      resolveDone();
+  fail(error: unknown): void {
+    if (this.closing) return; // after an abort, producer errors are expected noise
+    if (!this.committed) {
+      this.closing = this.ended = true;
+      this.stopTimers();
+      this.controller.abort(error);
+      this.cancelSource();
+      this.refuse(error);
+      this.resolveDone();
       return;
     }
-    report(error);
-    finish(error);
+    this.report(error);
+    this.finish(error);
   }
 
-  function abort(
-    reason: unknown = new SseError('CLIENT_GONE', 'the client closed the connection'),
-  ): void {
-    if (ended) return;
-    closing = ended = true;
-    stopTimers();
-    queue = [];
-    queued = 0;
-    controller.abort(reason);
-    cancelSource();
-    releaseDrained();
-    transport.close();
-    if (!committed) rejectReady(reason);
-    resolveDone();
+  abort(reason: unknown = new SseError('CLIENT_GONE', 'the client closed the connection')): void {
+    if (this.ended) return;
+    this.closing = this.ended = true;
+    this.stopTimers();
+    this.queue = undefined;
+    this.queued = 0;
+    this.controller.abort(reason);
+    this.cancelSource();
+    this.releaseDrained?.();
+    this.transport.close();
+    if (!this.committed) this.refuse(reason);
+    this.resolveDone();
   }
 
-  function emit(chunk: unknown): Promise<void> {
+  emit(chunk: unknown): Promise<void> {
     let value = chunk;
     if (value instanceof Uint8Array) {
-      decoder ??= new TextDecoder();
-      value = decoder.decode(value, { stream: true });
+      this.decoder ??= new TextDecoder();
+      value = this.decoder.decode(value, { stream: true });
       if (value === '') return RESOLVED;
     }
-    if (map !== undefined) value = map(value as T, index++);
+    const { map, format, fields } = this.config;
+    if (map !== undefined) value = map(value as T, this.index++);
     if (value === undefined) return RESOLVED;
     const frame = isSseEvent(value)
-      ? format.event(value.data, named(value))
+      ? format.event(value.data, this.named(value))
       : format.event(value, fields);
-    return closing ? RESOLVED : write(frame);
+    return this.closing ? RESOLVED : this.write(frame);
   }
 
   /** Emits what a byte source left in the decoder: an incomplete character becomes U+FFFD. */
-  function flushDecoder(): Promise<void> | undefined {
-    const rest = decoder?.decode();
-    decoder = undefined;
-    return rest ? emit(rest) : undefined;
+  flushDecoder(): Promise<void> | undefined {
+    const rest = this.decoder?.decode();
+    this.decoder = undefined;
+    return rest ? this.emit(rest) : undefined;
   }
 
-  async function pump(source: Source<T>): Promise<void> {
+  async pump(source: Source<T>): Promise<void> {
     if (isReadableStream(source)) {
       const reader = source.getReader();
-      cancelSource = () => void reader.cancel(controller.signal.reason).catch(noop);
+      this.cancelSource = () => void reader.cancel(this.signal.reason).catch(noop);
       for (;;) {
         const { done: end, value } = await reader.read();
-        if (closing) return;
-        if (end) return flushDecoder();
-        await emit(value);
+        if (this.closing) return;
+        if (end) return this.flushDecoder();
+        await this.emit(value);
       }
     }
     const iterator =
@@ -338,7 +416,7 @@ export function runStream<T>(
     const destroy = (source as { destroy?: ((error?: Error) => void) | undefined }).destroy;
     // Whether the iterator needs no return(): it finished, threw, or return() was already called.
     let finished = false;
-    cancelSource = () => {
+    this.cancelSource = () => {
       // A Node Readable stops at once when destroyed; an async generator's return() waits for
       // its pending next(), which the abort signal is there to cut short.
       if (typeof destroy === 'function')
@@ -359,25 +437,25 @@ export function runStream<T>(
       }
       if (step.done) {
         finished = true;
-        return flushDecoder();
+        return this.flushDecoder();
       }
-      if (closing) return; // finish() or abort() has already called cancelSource()
+      if (this.closing) return; // finish() or abort() has already called cancelSource()
       // If emit throws (a `map` that throws, data the format refuses), fail() calls cancelSource(),
       // which calls return() as a for-of loop would.
-      await emit(step.value);
+      await this.emit(step.value);
     }
   }
 
-  function onResult(result: void | Source<T>): void {
-    if (closing) {
+  onResult(result: void | Source<T>): void {
+    if (this.closing) {
       // The client left (or the stream failed) while the handler was still working: the source it
       // returns must still be stopped, or an upstream LLM call keeps running for no one.
       if (isSource(result)) discard(result);
       return;
     }
-    if (result === undefined || result === null) return finish();
+    if (result === undefined || result === null) return this.finish();
     if (!isSource(result)) {
-      return fail(
+      return this.fail(
         new SseError(
           'INVALID_OPTION',
           `a handler must return nothing, an async iterable or a ReadableStream, received ${typeof result}`,
@@ -385,44 +463,43 @@ export function runStream<T>(
         ),
       );
     }
-    if (!committed) commit();
-    pump(result).then(() => finish(), fail);
+    if (!this.committed) this.commit();
+    this.pump(result).then(
+      () => this.finish(),
+      (error: unknown) => this.fail(error),
+    );
+  }
+}
+
+/** The heartbeat timer's callback: one function for every stream, which it gets as an argument. */
+function beat(stream: { beat(): void }): void {
+  stream.beat();
+}
+
+/**
+ * The push writer of a handler's stream. `send`, `comment` and `close` are own bound functions
+ * (the documented API lets them be passed around detached); the rest is on the prototype.
+ */
+class Writer implements SseWriter {
+  readonly send: SseWriter['send'];
+  readonly comment: SseWriter['comment'];
+  readonly close: SseWriter['close'];
+  readonly #stream: Stream<never>;
+
+  constructor(stream: Stream<never>) {
+    this.#stream = stream;
+    this.send = (data, eventFields) => stream.send(data, eventFields);
+    this.comment = (text) => stream.comment(text);
+    this.close = () => stream.finish();
   }
 
-  const writer: SseWriter = {
-    signal: controller.signal,
-    get closed() {
-      return closing;
-    },
-    send(data: unknown, eventFields?: EventFields): Promise<void> {
-      if (closing) return RESOLVED;
-      return write(format.event(data, named(eventFields)));
-    },
-    comment(text: string): Promise<void> {
-      if (closing) return RESOLVED;
-      const frame = format.comment(text);
-      return frame === undefined ? RESOLVED : write(frame);
-    },
-    close(): void {
-      finish();
-    },
-  };
-
-  if (config.openingFrame !== undefined) void write(config.openingFrame);
-  if (heartbeat !== 0) {
-    lastFrameAt = Date.now();
-    armHeartbeat(heartbeat);
-  }
-  try {
-    const result = typeof producer === 'function' ? producer(writer) : producer;
-    if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
-      (result as Promise<void | Source<T>>).then(onResult, fail);
-    } else onResult(result as void | Source<T>);
-  } catch (error) {
-    fail(error);
+  get signal(): AbortSignal {
+    return this.#stream.signal;
   }
 
-  return { signal: controller.signal, ready, done, abort };
+  get closed(): boolean {
+    return this.#stream.closing;
+  }
 }
 
 /** Stops a source that will not be read: cancels a stream, destroys a Readable, returns an iterator. */

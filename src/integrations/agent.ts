@@ -22,13 +22,33 @@ import type { SseWriter } from '../stream.js';
  */
 export interface AgentEventMap {
   /** The model's reasoning before it acts. Sent as `event: thought`. */
-  thought: { text: string };
+  thought: {
+    /** The reasoning text. */
+    text: string;
+  };
   /** The tool the agent calls and its input. Sent as `event: action`. */
-  action: { tool: string; input: unknown; id?: string };
+  action: {
+    /** The tool's name. */
+    tool: string;
+    /** The tool's input. */
+    input: unknown;
+    /** The call's id, to pair it with its observation. */
+    id?: string;
+  };
   /** What the tool returned. Sent as `event: observation`. */
-  observation: { tool: string; output: unknown; id?: string };
+  observation: {
+    /** The tool's name. */
+    tool: string;
+    /** What the tool returned. */
+    output: unknown;
+    /** The id of the action it answers. */
+    id?: string;
+  };
   /** The answer that ends the loop. Sent as `event: final`. */
-  final: { output: string };
+  final: {
+    /** The final answer. */
+    output: string;
+  };
 }
 
 /**

@@ -27,23 +27,67 @@ export interface LangChainEventData {
   /** `handleLLMNewToken`: the token text, as an unnamed event (or the endpoint's `event`). Empty tokens are skipped. */
   token: string;
   /** `handleLLMEnd`: the first generation's text. Default name `llm_end`. */
-  llmEnd: { text: string };
+  llmEnd: {
+    /** The text. */
+    text: string;
+  };
   /** `handleLLMError`. Default name `llm_error`. */
-  llmError: { error: string };
+  llmError: {
+    /** The error's message, or a generic text unless `exposeErrors` is set. */
+    error: string;
+  };
   /** `handleChainError`, for the outermost run only (nested runs report the same error). Default name `chain_error`. */
-  chainError: { error: string };
+  chainError: {
+    /** The error's message, or a generic text unless `exposeErrors` is set. */
+    error: string;
+  };
   /** `handleAgentAction`: the tool an agent picked, its input and the model's reasoning. Default name `agent_action`. */
-  agentAction: { tool: string; input: unknown; log: string };
+  agentAction: {
+    /** The tool's name. */
+    tool: string;
+    /** The tool's input. */
+    input: unknown;
+    /** The model's reasoning, as LangChain logs it. */
+    log: string;
+  };
   /** `handleAgentEnd`: `returnValues.output` (or all of `returnValues` when it has none) and the log. Default name `agent_end`. */
-  agentEnd: { output: unknown; log: string };
+  agentEnd: {
+    /** The output. */
+    output: unknown;
+    /** The model's reasoning, as LangChain logs it. */
+    log: string;
+  };
   /** `handleToolStart`: the tool's name and its input as LangChain passes it (a string, JSON for structured tools). Default name `tool_start`. */
-  toolStart: { tool: string; input: string };
+  toolStart: {
+    /** The tool's name. */
+    tool: string;
+    /** The tool's input. */
+    input: string;
+  };
   /** `handleToolEnd`: the tool's output (a `ToolMessage`'s `content`). Default name `tool_end`. */
-  toolEnd: { tool: string; output: unknown };
+  toolEnd: {
+    /** The tool's name. */
+    tool: string;
+    /** The output. */
+    output: unknown;
+  };
   /** `handleToolError`. Default name `tool_error`. */
-  toolError: { tool: string; error: string };
+  toolError: {
+    /** The tool's name. */
+    tool: string;
+    /** The error's message, or a generic text unless `exposeErrors` is set. */
+    error: string;
+  };
   /** `handleRetrieverEnd`: the documents found (lanarky's `source_documents`). Default name `retriever_end`. */
-  retrieverEnd: { documents: Array<{ pageContent: string; metadata: Record<string, unknown> }> };
+  retrieverEnd: {
+    /** The documents, as the retriever returned them. */
+    documents: Array<{
+      /** The document's text. */
+      pageContent: string;
+      /** The document's metadata (its source, for example). */
+      metadata: Record<string, unknown>;
+    }>;
+  };
 }
 
 /**

@@ -20,7 +20,13 @@ export interface OpenAIChatChunk {
   /** The choices; ssekit reads the first one's `delta.content`. */
   readonly choices: ReadonlyArray<{
     /** What this chunk adds to the message. */
-    readonly delta?: { readonly content?: string | null | undefined } | null | undefined;
+    readonly delta?:
+      | {
+          /** The text this chunk adds; absent on role, tool-call and finish chunks. */
+          readonly content?: string | null | undefined;
+        }
+      | null
+      | undefined;
   }>;
   /** Set instead of `choices` when an OpenAI-compatible server fails mid-stream. */
   readonly error?: unknown;
