@@ -42,8 +42,10 @@ const settings = full
       latencyRequests: 30,
       delayMs: 10,
       idleSizes: [2_000, 10_000],
-      heartbeatMs: 1_000,
-      idleMs: 2_500,
+      // 5 s, not ssekit's 15 s default, so each idle window sees heartbeats; 1 s made the 80,000
+      // connections of the 10,000 step (all contenders at once) time out while opening.
+      heartbeatMs: 5_000,
+      idleMs: 6_000,
       slowOffered: 50 * 1024 * 1024,
       slowMs: 8_000,
       burstTimeoutMs: 120_000,
