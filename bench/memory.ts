@@ -21,11 +21,10 @@
  * `src/` as it was (`<dir>/src/index.ts`), run as extra contenders interleaved with the current code.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect, type Socket } from 'node:net';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as Core from '../src/index.js';
 import type * as NodeEntry from '../src/node.js';
@@ -41,35 +40,16 @@ const compiledBefore = join(root, 'node_modules/.cache/ssekit-memory-before');
 
 /** Compiles `<sources>/src` and this script (with `bench/shared.ts`) into `outDir`, as plain ESM. */
 async function compile(sources: string, outDir: string): Promise<void> {
-  const { default: ts } = await import('typescript');
-  const files = (base: string, dir: string): [string, string][] =>
-    readdirSync(join(base, dir), { withFileTypes: true }).flatMap((entry) =>
-      entry.isDirectory()
-        ? files(base, join(dir, entry.name))
-        : entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')
-          ? [[base, join(dir, entry.name)] as [string, string]]
-          : [],
-    );
-  rmSync(outDir, { recursive: true, force: true });
-  const all: [string, string][] = [
-    ...files(sources, 'src'),
-    [root, join('bench', 'memory.ts')],
-    [root, join('bench', 'shared.ts')],
-  ];
-  for (const [base, file] of all) {
-    const { outputText } = ts.transpileModule(readFileSync(join(base, file), 'utf8'), {
-      fileName: file,
-      compilerOptions: {
-        module: ts.ModuleKind.ESNext,
-        target: ts.ScriptTarget.ES2022,
-        verbatimModuleSyntax: true,
-      },
-    });
-    const target = join(outDir, file.replace(/\.ts$/, '.js'));
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, outputText);
-  }
-  writeFileSync(join(outDir, 'package.json'), '{ "type": "module" }\n');
+  // Loaded here so the measuring children, which import this file, never load TypeScript.
+  const { compileFiles, tsFiles } = await import('./compile.js');
+  compileFiles(
+    [
+      ...tsFiles(sources, 'src'),
+      [root, join('bench', 'memory.ts')],
+      [root, join('bench', 'shared.ts')],
+    ],
+    outDir,
+  );
 }
 
 /** What one child measures. */

@@ -13,11 +13,11 @@
  * servers under `node --cpu-prof` and leaves their profiles in `bench/profiles/`.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import ts from 'typescript';
+import { compileFiles, tsFiles } from './compile.js';
 import { contenders as allContenders, type Contender } from './contenders.js';
 import { JSON_BYTES, runFormatBench } from './format.js';
 import type { Call, Reply, ServerConfig } from './shared.js';
@@ -118,31 +118,8 @@ const compiledBefore = join(root, 'node_modules/.cache/ssekit-bench-before');
  * processes, and a start-up that does not take seconds per process on a loaded machine.
  */
 function compile(sources: string, outDir: string): void {
-  const files = (base: string, dir: string): [string, string][] =>
-    readdirSync(join(base, dir), { withFileTypes: true }).flatMap((entry) =>
-      entry.isDirectory()
-        ? files(base, join(dir, entry.name))
-        : entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')
-          ? [[base, join(dir, entry.name)] as [string, string]]
-          : [],
-    );
-  rmSync(outDir, { recursive: true, force: true });
-  const all = [...files(sources, 'src'), ...files(sources, 'adapters'), ...files(root, 'bench')];
-  for (const [base, file] of all) {
-    if (file === join('bench', 'run.ts')) continue;
-    const { outputText } = ts.transpileModule(readFileSync(join(base, file), 'utf8'), {
-      fileName: file,
-      compilerOptions: {
-        module: ts.ModuleKind.ESNext,
-        target: ts.ScriptTarget.ES2022,
-        verbatimModuleSyntax: true,
-      },
-    });
-    const target = join(outDir, file.replace(/\.ts$/, '.js'));
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, outputText);
-  }
-  writeFileSync(join(outDir, 'package.json'), '{ "type": "module" }\n');
+  const bench = tsFiles(root, 'bench').filter(([, file]) => file !== join('bench', 'run.ts'));
+  compileFiles([...tsFiles(sources, 'src'), ...tsFiles(sources, 'adapters'), ...bench], outDir);
 }
 
 class Child {
