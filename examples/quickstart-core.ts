@@ -11,11 +11,9 @@ export const frames = [
 export function GET(request: Request): Promise<Response> {
   return toSseResponse(
     async (writer) => {
-      for (const token of ['Hello', ',', ' world']) {
-        if (request.signal.aborted) return;
-        await writer.send(token);
-      }
+      for (const token of ['Hello', ',', ' world']) await writer.send(token);
     },
-    { done: { event: 'done', data: '' } },
+    // The request's signal aborts the writer's when the client disconnects.
+    { done: { event: 'done', data: '' }, signal: request.signal },
   );
 }

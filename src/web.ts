@@ -14,7 +14,7 @@ const HIGH_WATER_MARK = 64 * 1024;
 function startWebStream<T>(
   producer: Producer<T>,
   config: StreamConfig<T>,
-): { stream: ReadableStream<Uint8Array>; run: () => StreamRun } {
+): { stream: ReadableStream<Uint8Array>; run: StreamRun } {
   const encoder = new TextEncoder();
   let run: StreamRun | undefined;
   let wake: (() => void) | undefined;
@@ -64,7 +64,8 @@ function startWebStream<T>(
     },
     { highWaterMark: HIGH_WATER_MARK, size: (chunk) => chunk.byteLength },
   );
-  return { stream, run: () => run as StreamRun };
+  // `start` runs inside the constructor, so the run exists by now.
+  return { stream, run: run as unknown as StreamRun };
 }
 
 /**
@@ -131,12 +132,12 @@ export async function toSseResponse<T>(
   const config = resolveOptions(streamOptions);
   const { stream, run } = startWebStream(producer, config);
   if (signal) {
-    const stop = (): void => run().abort(new SseError('CLIENT_GONE', 'the request was aborted'));
+    const stop = (): void => run.abort(new SseError('CLIENT_GONE', 'the request was aborted'));
     if (signal.aborted) stop();
     else signal.addEventListener('abort', stop, { once: true });
-    void run().done.then(() => signal.removeEventListener('abort', stop));
+    void run.done.then(() => signal.removeEventListener('abort', stop));
   }
-  await run().ready;
+  await run.ready;
   return new Response(stream, {
     status: 200,
     headers: { ...headers, ...streamHeaders(config.format.contentType) },
