@@ -10,7 +10,10 @@ export default defineConfig({
     alias: [
       { find: /^ssekit$/, replacement: here('./src/index.ts') },
       { find: /^ssekit\/node$/, replacement: here('./src/node.ts') },
-      { find: /^ssekit\/(express|koa|hono)$/, replacement: here('./adapters/$1.ts') },
+      { find: /^ssekit\/client$/, replacement: here('./src/client.ts') },
+      { find: /^ssekit\/resume$/, replacement: here('./src/resume/index.ts') },
+      { find: /^ssekit\/redis$/, replacement: here('./stores/redis.ts') },
+      { find: /^ssekit\/(express|koa|hono|fastify)$/, replacement: here('./adapters/$1.ts') },
     ],
   },
   test: {
