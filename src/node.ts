@@ -30,6 +30,14 @@ export type NodeResponse = ServerResponse | Http2ServerResponse;
 // describe a compression these frames do not have.
 const CONFLICTING = ['content-length', 'etag', 'last-modified', 'content-encoding'];
 
+/**
+ * Whether the client of a response has already gone: an HTTP/1 response is destroyed when its
+ * socket closes, an HTTP/2 compatibility response has no `destroyed` of its own but its stream is.
+ */
+function isGone(res: NodeResponse): boolean {
+  return res.destroyed || (res as Http2ServerResponse).stream?.destroyed === true;
+}
+
 function isHttp1(res: NodeResponse): boolean {
   return (res.req as IncomingMessage | Http2ServerRequest | undefined)?.httpVersionMajor !== 2;
 }
@@ -128,6 +136,7 @@ export function streamToResponse<T>(
       return flush();
     },
     waitForDrain: () => new Promise<void>((resolve) => (wake = resolve)),
+    gone: () => isGone(res),
     close() {
       if (finishing) return;
       finishing = true;
@@ -210,7 +219,9 @@ export async function startResponse<T, R>(
   if (toggle && !(await toggle.stream(request))) {
     const client = new AbortController();
     const onClose = (): void => client.abort(new SseError('CLIENT_GONE', 'the client went away'));
-    res.once('close', onClose);
+    // A client that left while an async middleware ran has no `close` event to come.
+    if (isGone(res)) onClose();
+    else res.once('close', onClose);
     try {
       const document = await toggle.collect(producer, request, config, client.signal);
       (res as ServerResponse).writeHead(200, document.headers).end(document.body);

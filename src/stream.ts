@@ -21,6 +21,12 @@ export interface SseTransport {
   waitForDrain(): Promise<void>;
   /** Ends the response. May be called after the client is gone; must not throw. */
   close(): void;
+  /**
+   * Whether the client has already gone (it left while an async middleware ran): checked once,
+   * before the producer starts. When it says so, the stream aborts at once and writes nothing.
+   * @defaultValue never gone
+   */
+  gone?(): boolean;
 }
 
 /**
@@ -177,12 +183,26 @@ class Stream<T> implements StreamRun {
   }
 
   start(producer: Producer<T>): void {
-    const { openingFrame, heartbeat } = this.config;
-    if (openingFrame !== undefined) void this.write(openingFrame);
-    if (heartbeat !== 0) {
-      this.lastFrameAt = Date.now();
-      this.armHeartbeat(heartbeat);
+    // A client that left before the stream started (during an auth check, a queue, a rate
+    // limiter) is never told by a future `close` event: it has already fired (issue 8, item 1).
+    const gone = this.transport.gone?.() === true;
+    if (gone) {
+      // Nothing is written and no timer is armed; the handler still runs its synchronous part, so
+      // a listener it adds to its signal fires, and what it returns is discarded by onResult().
+      this.closing = true;
+    } else {
+      const { openingFrame, heartbeat } = this.config;
+      if (openingFrame !== undefined) void this.write(openingFrame);
+      if (heartbeat !== 0) {
+        this.lastFrameAt = Date.now();
+        this.armHeartbeat(heartbeat);
+      }
     }
+    this.run(producer);
+    if (gone) this.abort();
+  }
+
+  run(producer: Producer<T>): void {
     try {
       const result = typeof producer === 'function' ? producer(new Writer(this)) : producer;
       if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
@@ -546,7 +566,6 @@ export async function collectText<T>(
   options: StreamOptions<T> = {},
   signal?: AbortSignal,
 ): Promise<string> {
-  signal?.throwIfAborted(); // an `abort` listener added now would never fire
   const { map, event } = options;
   const config = resolveOptions<T>({
     format: 'raw',
@@ -563,6 +582,8 @@ export async function collectText<T>(
       write: (chunk) => (parts.push(chunk), true),
       waitForDrain: () => RESOLVED,
       close: noop,
+      // An `abort` listener added to a signal that has already fired would never run.
+      gone: () => signal?.aborted === true,
     },
     producer,
     { ...config, onError: (error) => (failure = { error }) },
@@ -572,6 +593,9 @@ export async function collectText<T>(
   try {
     await run.ready;
     await run.done;
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason; // the run's own CLIENT_GONE: report the signal's
+    throw error;
   } finally {
     signal?.removeEventListener('abort', stop);
   }

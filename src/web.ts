@@ -14,6 +14,7 @@ const HIGH_WATER_MARK = 64 * 1024;
 function startWebStream<T>(
   producer: Producer<T>,
   config: StreamConfig<T>,
+  signal?: AbortSignal,
 ): { stream: ReadableStream<Uint8Array>; run: StreamRun } {
   const encoder = new TextEncoder();
   let run: StreamRun | undefined;
@@ -37,6 +38,8 @@ function startWebStream<T>(
               wake?.();
               controller.close();
             },
+            // A request whose client left before the handler ran: `request.signal` has fired.
+            gone: () => signal?.aborted === true,
           },
           producer,
           config,
@@ -130,11 +133,10 @@ export async function toSseResponse<T>(
 ): Promise<Response> {
   const { headers, signal, ...streamOptions } = options;
   const config = resolveOptions(streamOptions);
-  const { stream, run } = startWebStream(producer, config);
-  if (signal) {
+  const { stream, run } = startWebStream(producer, config, signal);
+  if (signal && !signal.aborted) {
     const stop = (): void => run.abort(new SseError('CLIENT_GONE', 'the request was aborted'));
-    if (signal.aborted) stop();
-    else signal.addEventListener('abort', stop, { once: true });
+    signal.addEventListener('abort', stop, { once: true });
     void run.done.then(() => signal.removeEventListener('abort', stop));
   }
   await run.ready;

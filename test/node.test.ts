@@ -327,6 +327,42 @@ describe('the stream toggle on plain node:http', () => {
 });
 
 describe('HTTP/2', () => {
+  it('aborts at once when the client reset its stream while an async middleware ran', async () => {
+    const entered = deferred();
+    const release = deferred();
+    const aborted = deferred();
+    let pulled = 0;
+    const server = createHttp2Server((_req, res) => {
+      entered.resolve();
+      void release.promise.then(() =>
+        sendSse(res, (writer: SseWriter) => {
+          writer.signal.addEventListener('abort', () => aborted.resolve());
+          return (async function* () {
+            for (;;) {
+              pulled++;
+              yield 'token';
+            }
+          })();
+        }).catch((error: unknown) => expect(isSseError(error) && error.code).toBe('CLIENT_GONE')),
+      );
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const session = connect(`http://127.0.0.1:${port}`);
+    sessions.push(session);
+    const stream = session.request({ ':path': '/' });
+    stream.on('error', () => {}); // reset on purpose
+    await entered.promise;
+    const closed = new Promise((resolve) => stream.once('close', resolve));
+    stream.close();
+    await closed;
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the server sees the RST_STREAM
+    release.resolve();
+    await aborted.promise;
+    expect(pulled).toBe(0);
+  });
+
   it('streams without a Connection header', async () => {
     const server = createHttp2Server((req: Http2ServerRequest, res: Http2ServerResponse) => {
       void sendSse(res, ['Hello', ' world'], { done: { data: '[DONE]' } });

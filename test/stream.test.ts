@@ -384,6 +384,57 @@ describe('done frame', () => {
 });
 
 describe('abort', () => {
+  it('aborts at once, writing nothing and arming no timer, when the transport says the client is gone', async () => {
+    vi.useFakeTimers();
+    try {
+      const transport = new MemoryTransport();
+      const gone: SseTransport = Object.assign(transport, { gone: () => true });
+      let reason: unknown;
+      let pulled = 0;
+      let returned = false;
+      const iterator: AsyncIterableIterator<string> = {
+        [Symbol.asyncIterator]: () => iterator,
+        next: () => (pulled++, Promise.resolve({ value: 'x', done: false })),
+        return: () => ((returned = true), Promise.resolve({ value: undefined, done: true })),
+      };
+      const run = runStream(
+        gone,
+        (writer) => {
+          writer.signal.addEventListener('abort', () => {
+            reason = writer.signal.reason;
+          });
+          void writer.send('too early');
+          return iterator;
+        },
+        resolveOptions({ heartbeat: 1000, open: true, retry: 500 }),
+      );
+      const ready: unknown = await run.ready.catch((error: unknown) => error);
+      await run.done;
+      expect(isSseError(ready) && ready.code).toBe('CLIENT_GONE');
+      expect(isSseError(reason) && reason.code).toBe('CLIENT_GONE');
+      expect(returned).toBe(true);
+      expect(pulled).toBe(0);
+      expect(transport.log).toEqual(['close']);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('cancels a ReadableStream source at once when the client is already gone', async () => {
+    let cancelled = false;
+    const source = new ReadableStream<string>({
+      pull: (controller) => controller.enqueue('x'),
+      cancel: () => void (cancelled = true),
+    });
+    const transport = Object.assign(new MemoryTransport(), { gone: () => true });
+    const run = runStream(transport, source, resolveOptions({ heartbeat: false }));
+    await run.ready.catch(() => undefined);
+    await run.done;
+    expect(cancelled).toBe(true);
+    expect(transport.log).toEqual(['close']);
+  });
+
   it('fires the signal with CLIENT_GONE and closes the transport', async () => {
     let signal: AbortSignal | undefined;
     const { transport, run } = start(async (writer) => {
@@ -902,10 +953,19 @@ describe('collectText', () => {
     expect(returned).toHaveBeenCalled();
   });
 
-  it('does not run the producer for a signal that has already aborted', async () => {
-    const producer = vi.fn(() => ['a']);
+  it('stops at once, pulling nothing, for a signal that has already aborted', async () => {
+    let pulled = 0;
+    let aborted = false;
+    const producer = vi.fn((writer: SseWriter) => {
+      writer.signal.addEventListener('abort', () => (aborted = true));
+      return (function* () {
+        pulled++;
+        yield 'a';
+      })();
+    });
     const reason = new Error('already');
     await expect(collectText(producer, {}, AbortSignal.abort(reason))).rejects.toBe(reason);
-    expect(producer).not.toHaveBeenCalled();
+    expect(aborted).toBe(true);
+    expect(pulled).toBe(0);
   });
 });

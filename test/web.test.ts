@@ -188,6 +188,30 @@ describe('streamHeaders', () => {
 });
 
 describe('toSseResponse with a request signal', () => {
+  it('aborts at once, pulling nothing, when the request signal fired before the handler ran', async () => {
+    const client = new AbortController();
+    client.abort();
+    let aborted = false;
+    let pulled = 0;
+    let returned = false;
+    const iterator: AsyncIterableIterator<string> = {
+      [Symbol.asyncIterator]: () => iterator,
+      next: () => (pulled++, Promise.resolve({ value: 'x', done: false })),
+      return: () => ((returned = true), Promise.resolve({ value: undefined, done: true })),
+    };
+    const error: unknown = await toSseResponse(
+      (writer) => {
+        writer.signal.addEventListener('abort', () => (aborted = true));
+        return iterator;
+      },
+      { signal: client.signal, open: true },
+    ).catch((reason: unknown) => reason);
+    expect(isSseError(error) && error.code).toBe('CLIENT_GONE');
+    expect(aborted).toBe(true);
+    expect(returned).toBe(true);
+    expect(pulled).toBe(0);
+  });
+
   it('stops a producer that is still thinking when the request aborts before the first frame', async () => {
     const client = new AbortController();
     let producerSignal: AbortSignal | undefined;

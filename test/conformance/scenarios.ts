@@ -3,13 +3,14 @@
  * the target's factory, so the same endpoints run on Express 4 and 5, Koa 2 and 3, Hono on
  * @hono/node-server and plain node:http.
  */
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, request as httpRequest } from 'node:http';
 import axios from 'axios';
 import { EventSource } from 'eventsource';
 import { customFormat, sseEvent } from 'ssekit';
 import request from 'supertest';
 import { expect } from 'vitest';
 import {
+  type Deferred,
   deferred,
   EventReader,
   HOSTILE_HEADERS,
@@ -87,6 +88,29 @@ function counts(): Record<string, number> {
 
 async function connections(running: Running): Promise<number> {
   return new Promise((resolve) => running.server.getConnections((_error, count) => resolve(count)));
+}
+
+/**
+ * Sends a request, waits until the app's middleware holds it, closes the connection and waits
+ * until the server has seen the close: the handler then starts on a response whose client is gone.
+ */
+async function leaveDuringMiddleware(
+  app: Running,
+  path: string,
+  entered: Deferred<void>,
+  name: string,
+): Promise<void> {
+  const req = httpRequest(`${app.url}${path}`, { agent: false, headers: HOSTILE_HEADERS });
+  req.on('error', () => {}); // the client aborts on purpose: ECONNRESET here is expected
+  req.end();
+  await entered.promise;
+  req.destroy();
+  let open = await connections(app);
+  for (let i = 0; open > 0 && i < 500; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    open = await connections(app);
+  }
+  expect(open, `${name}: connections after the client left`).toBe(0);
 }
 
 export const scenarios: Scenario[] = [
@@ -301,6 +325,83 @@ export const scenarios: Scenario[] = [
       const { closed, reason } = await after.promise;
       expect(closed).toBe(true);
       expect(reason).toMatchObject({ code: 'CLIENT_GONE' });
+    },
+  },
+  {
+    name: 'a client that left during an async middleware aborts the producer at once and pulls nothing',
+    async run({ start, target }) {
+      const entered = deferred();
+      const release = deferred();
+      const aborted = deferred();
+      const returned = deferred();
+      let pulled = 0;
+      const app = await start([
+        {
+          method: 'get',
+          path: '/late',
+          options: { heartbeat: 1000, open: true },
+          before: async () => {
+            entered.resolve();
+            await release.promise;
+          },
+          produce(writer) {
+            writer.signal.addEventListener('abort', () => aborted.resolve());
+            const iterator: AsyncIterator<string> & AsyncIterable<string> = {
+              [Symbol.asyncIterator]: () => iterator,
+              next: () => (pulled++, Promise.resolve({ value: 'token', done: false })),
+              return: () => {
+                returned.resolve();
+                return Promise.resolve({ value: undefined, done: true });
+              },
+            };
+            return iterator;
+          },
+        },
+      ]);
+      await leaveDuringMiddleware(app, '/late', entered, target.name);
+      release.resolve();
+      await Promise.all([aborted.promise, returned.promise]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(pulled).toBe(0);
+      expect(app.frameworkErrors).toEqual([]);
+    },
+  },
+  {
+    name: 'a client that left during an async middleware aborts a JSON-toggle collection at once',
+    applies: (target) => target.toggle,
+    async run({ start, target }) {
+      const entered = deferred();
+      const release = deferred();
+      const aborted = deferred();
+      let pulled = 0;
+      async function* tokens(): AsyncGenerator<string> {
+        for (;;) {
+          pulled++;
+          yield 'token';
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      }
+      const app = await start([
+        {
+          method: 'get',
+          path: '/late',
+          options: { json: true },
+          before: async () => {
+            entered.resolve();
+            await release.promise;
+          },
+          produce(writer) {
+            writer.signal.addEventListener('abort', () => aborted.resolve());
+            return tokens();
+          },
+        },
+      ]);
+      await leaveDuringMiddleware(app, '/late?stream=false', entered, target.name);
+      release.resolve();
+      await aborted.promise;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(pulled).toBe(0);
+      expect(app.frameworkErrors).toEqual([]);
     },
   },
   {

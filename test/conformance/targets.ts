@@ -41,6 +41,8 @@ export interface EndpointSpec {
   path: string;
   produce: (writer: SseWriter, request: RequestInfo) => ReturnType<Handler>;
   options?: SseOptions<unknown, unknown>;
+  /** An async middleware mounted in front of the endpoint (auth, rate limiting, a queue). */
+  before?: () => Promise<void>;
 }
 
 /** A started app. */
@@ -113,9 +115,13 @@ function expressTarget(name: string, factory: typeof express): Target {
         res.setHeader(UPSTREAM_HEADER, 'kept');
         next();
       });
-      for (const { method, path, produce, options } of endpoints) {
+      for (const { method, path, produce, options, before } of endpoints) {
         app[method](
           path,
+          (_req, _res, next) => {
+            if (before) before().then(() => next(), next);
+            else next();
+          },
           expressSse(
             (writer, req) =>
               produce(
@@ -172,9 +178,13 @@ function koaTarget(name: string, Framework: typeof Koa): Target {
         await next();
       });
       const router = new Router();
-      for (const { method, path, produce, options } of endpoints) {
+      for (const { method, path, produce, options, before } of endpoints) {
         router[method](
           path,
+          async (_ctx, next) => {
+            await before?.();
+            await next();
+          },
           koaSse(
             (writer, ctx) =>
               produce(
@@ -207,9 +217,13 @@ const honoTarget: Target = {
       c.header(UPSTREAM_HEADER, 'kept');
       await next();
     });
-    for (const { method, path, produce, options } of endpoints) {
+    for (const { method, path, produce, options, before } of endpoints) {
       app[method](
         path,
+        async (_c, next) => {
+          await before?.();
+          await next();
+        },
         honoSse(
           (writer, c) =>
             produce(
@@ -240,17 +254,20 @@ const nodeTarget: Target = {
   http2: true,
   start(endpoints, http2 = false) {
     const routes = new Map(
-      endpoints.map(({ method, path, produce, options }) => [
-        `${method.toUpperCase()} ${path}`,
-        nodeSse(
+      endpoints.map(({ method, path, produce, options, before }) => {
+        const listener = nodeSse(
           (writer, req) =>
             produce(
               writer,
               fromHeaders((n) => req.headers[n]),
             ),
           options,
-        ),
-      ]),
+        );
+        const route: typeof listener = before
+          ? (req, res) => void before().then(() => listener(req, res))
+          : listener;
+        return [`${method.toUpperCase()} ${path}`, route] as const;
+      }),
     );
     const listener: Parameters<typeof createServer>[1] = (req, res) => {
       const route = routes.get(`${req.method} ${req.url?.split('?')[0]}`);
