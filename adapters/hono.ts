@@ -68,7 +68,7 @@ async function respond<T>(
     const { config, toggle } = endpoint;
     if (toggle && !(await toggle.stream(c))) {
       const document = await toggle.collect(producer, c, config, c.req.raw.signal);
-      return c.body(document.body, 200, document.headers);
+      return c.body(document.body, document.status as 200 | 500, document.headers);
     }
     return await toSseResponse(producer, { ...options, signal: c.req.raw.signal });
   } catch (error) {

@@ -9,6 +9,8 @@
  * - `UNSERIALIZABLE_DATA`: a value JSON cannot serialise (BigInt, a cycle, a throwing `toJSON`).
  * - `INVALID_OPTION`: an option of the wrong type or range.
  * - `QUEUE_OVERFLOW`: a producer that ignores backpressure filled the bounded queue.
+ * - `DOCUMENT_TOO_LARGE`: a JSON answer of the stream toggle (or {@link collectText}) grew past its
+ *   `limit`; the producer was stopped.
  * - `CLIENT_GONE`: the client disconnected; the abort reason handed to producers.
  * - `UPSTREAM_ERROR`: an upstream stream being read or relayed failed: an error status, a body
  *   that is not `text/event-stream`, data that is not the JSON it should be, or an error event
@@ -22,6 +24,7 @@ export type SseErrorCode =
   | 'UNSERIALIZABLE_DATA'
   | 'INVALID_OPTION'
   | 'QUEUE_OVERFLOW'
+  | 'DOCUMENT_TOO_LARGE'
   | 'CLIENT_GONE'
   | 'UPSTREAM_ERROR';
 

@@ -224,7 +224,7 @@ export async function startResponse<T, R>(
     else res.once('close', onClose);
     try {
       const document = await toggle.collect(producer, request, config, client.signal);
-      (res as ServerResponse).writeHead(200, document.headers).end(document.body);
+      (res as ServerResponse).writeHead(document.status, document.headers).end(document.body);
     } finally {
       res.off('close', onClose);
     }

@@ -154,6 +154,9 @@ export interface StreamConfig<T = unknown> {
 
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
+/** The default `queueLimit`, also the default bound of a collected JSON answer (UTF-16 code units). */
+export const DEFAULT_QUEUE_LIMIT = 1024 * 1024;
+
 const genericError = (): SseEventInit => ({
   event: 'error',
   data: { error: 'Internal Server Error' },
@@ -187,7 +190,7 @@ export function resolveOptions<T = unknown>(options: StreamOptions<T> = {}): Str
     throw invalid('options', 'an object', options);
   const format = resolveFormat(options.format ?? 'sse');
   const { map, event, done, heartbeat = 15_000, retry, open = false } = options;
-  const { queueLimit = 1024 * 1024, errorEvent, onError } = options;
+  const { queueLimit = DEFAULT_QUEUE_LIMIT, errorEvent, onError } = options;
 
   if (map !== undefined && typeof map !== 'function') throw invalid('map', 'a function', map);
   if (event !== undefined && typeof event !== 'string') throw invalid('event', 'a string', event);

@@ -6,7 +6,13 @@
  */
 import { SseError } from './errors.js';
 import type { EventFields } from './format.js';
-import { isSseEvent, resolveOptions, type StreamConfig, type StreamOptions } from './options.js';
+import {
+  DEFAULT_QUEUE_LIMIT,
+  isSseEvent,
+  resolveOptions,
+  type StreamConfig,
+  type StreamOptions,
+} from './options.js';
 
 /**
  * Where frames go: the extension point for new runtimes. ssekit ships one for Node's
@@ -547,12 +553,24 @@ function safely<R>(fn: () => R): R | undefined {
   }
 }
 
+/** Options of {@link collectText}: the stream's `map` and `event`, and a bound on the text. */
+export interface CollectOptions<T = unknown> extends StreamOptions<T> {
+  /**
+   * The most text (UTF-16 code units) collected. Past it the producer is stopped (its signal
+   * aborts with the error, its source is cancelled) and `collectText` rejects with an
+   * {@link SseError} `DOCUMENT_TOO_LARGE`: a producer that keeps going cannot exhaust memory.
+   * @defaultValue the `queueLimit` (`1048576`, 1 Mi code units)
+   */
+  limit?: number | undefined;
+}
+
 /**
  * Runs a producer to completion and returns its events' data joined as text, for endpoints that
  * answer one JSON document when the client does not want a stream. Fields, comments, `done` and
- * heartbeats are left out.
+ * heartbeats are left out. The text is bounded by `limit`.
  *
- * @throws whatever the producer throws, at any point: there is no stream to end with an error event.
+ * @throws whatever the producer throws, at any point: there is no stream to end with an error
+ * event; {@link SseError} `DOCUMENT_TOO_LARGE` past the `limit`; the signal's reason when it aborts.
  *
  * @example Joining tokens for a JSON answer
  * ```ts
@@ -563,10 +581,17 @@ function safely<R>(fn: () => R): R | undefined {
  */
 export async function collectText<T>(
   producer: Producer<T>,
-  options: StreamOptions<T> = {},
+  options: CollectOptions<T> = {},
   signal?: AbortSignal,
 ): Promise<string> {
-  const { map, event } = options;
+  const { map, event, queueLimit, limit = queueLimit ?? DEFAULT_QUEUE_LIMIT } = options;
+  if (!(Number.isSafeInteger(limit) && limit > 0)) {
+    throw new SseError(
+      'INVALID_OPTION',
+      `\`limit\` must be a positive integer (UTF-16 code units), received ${String(limit)}`,
+      { field: 'limit' },
+    );
+  }
   const config = resolveOptions<T>({
     format: 'raw',
     map,
@@ -575,18 +600,32 @@ export async function collectText<T>(
     errorEvent: false,
   });
   const parts: string[] = [];
+  let length = 0;
   let failure: { error: unknown } | undefined;
   const run = runStream(
     {
       commit: noop,
-      write: (chunk) => (parts.push(chunk), true),
+      write(chunk) {
+        length += chunk.length;
+        if (length <= limit) parts.push(chunk);
+        else if (failure === undefined) {
+          const error = new SseError(
+            'DOCUMENT_TOO_LARGE',
+            `the collected document grew past ${limit} characters; the producer was stopped`,
+            { field: 'limit' },
+          );
+          failure = { error };
+          queueMicrotask(() => run.abort(error));
+        }
+        return true;
+      },
       waitForDrain: () => RESOLVED,
       close: noop,
       // An `abort` listener added to a signal that has already fired would never run.
       gone: () => signal?.aborted === true,
     },
     producer,
-    { ...config, onError: (error) => (failure = { error }) },
+    { ...config, onError: (error) => (failure ??= { error }) },
   );
   const stop = (): void => run.abort(signal?.reason);
   signal?.addEventListener('abort', stop, { once: true });
@@ -595,6 +634,7 @@ export async function collectText<T>(
     await run.done;
   } catch (error) {
     if (signal?.aborted) throw signal.reason; // the run's own CLIENT_GONE: report the signal's
+    if (failure) throw failure.error;
     throw error;
   } finally {
     signal?.removeEventListener('abort', stop);

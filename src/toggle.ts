@@ -4,7 +4,7 @@
  * `"stream": "False"`. The adapters read the request; the rule's parsing lives here, once.
  * @module
  */
-import { SseError } from './errors.js';
+import { isSseError, SseError } from './errors.js';
 import { resolveOptions, type StreamConfig, type StreamOptions } from './options.js';
 import { collectText, type Producer } from './stream.js';
 
@@ -21,6 +21,14 @@ export interface JsonToggleOptions<R = unknown> {
    * @defaultValue `(text) => ({ response: text })`
    */
   shape?: ((text: string, request: R) => unknown) | undefined;
+  /**
+   * The most text (UTF-16 code units) collected for one JSON answer. Past it the producer is
+   * stopped (its signal aborts with an {@link SseError} `DOCUMENT_TOO_LARGE`), `onError` is called
+   * with that error, and the client gets `500` with `{"error":"Internal Server Error"}`, as a
+   * stream's error event says it: one request cannot exhaust the server's memory.
+   * @defaultValue the endpoint's `queueLimit` (`1048576`, 1 Mi code units)
+   */
+  limit?: number | undefined;
 }
 
 /**
@@ -44,6 +52,8 @@ export interface SseOptions<T = unknown, R = unknown> extends StreamOptions<T> {
  * `Cache-Control: no-cache, no-transform` so compression middleware leaves the length alone).
  */
 export interface JsonDocument {
+  /** The status to answer with: `200`, or `500` when the document grew past its `limit`. */
+  readonly status: number;
   /** The serialised document. */
   readonly body: string;
   /** `content-type: application/json`, `cache-control` and the body's `content-length` in bytes. */
@@ -118,6 +128,8 @@ export function streamRequested(body: unknown, query: unknown): boolean {
 }
 
 const defaultShape = (text: string): unknown => ({ response: text });
+const GENERIC_ERROR_BODY = '{"error":"Internal Server Error"}';
+
 const encoder = new TextEncoder();
 
 /**
@@ -149,7 +161,18 @@ export function resolveEndpoint<T, R>(
       field: 'json',
     });
   }
-  const { stream = defaultRule, shape = defaultShape } = json === true ? {} : json;
+  const {
+    stream = defaultRule,
+    shape = defaultShape,
+    limit = config.queueLimit,
+  } = json === true ? {} : json;
+  if (!(Number.isSafeInteger(limit) && limit > 0)) {
+    throw new SseError(
+      'INVALID_OPTION',
+      `\`json.limit\` must be a positive integer (UTF-16 code units), received ${String(limit)}`,
+      { field: 'json.limit' },
+    );
+  }
   for (const [name, value] of [
     ['stream', stream],
     ['shape', shape],
@@ -164,9 +187,20 @@ export function resolveEndpoint<T, R>(
     config,
     toggle: {
       stream,
-      async collect(producer, request, { map, fields }, signal) {
-        const text = await collectText(producer, { map, event: fields?.event }, signal);
-        const body = JSON.stringify(shape(text, request)) ?? 'null';
+      async collect(producer, request, { map, fields, onError }, signal) {
+        let status = 200;
+        let body: string;
+        try {
+          const text = await collectText(producer, { map, event: fields?.event, limit }, signal);
+          body = JSON.stringify(shape(text, request)) ?? 'null';
+        } catch (error) {
+          if (!isSseError(error) || error.code !== 'DOCUMENT_TOO_LARGE') throw error;
+          // ssekit's own guard, not a handler failure: answered here, generically, and reported
+          // (a hook that throws passes its error on, to the framework's error path).
+          onError?.(error);
+          status = 500;
+          body = GENERIC_ERROR_BODY;
+        }
         const headers = {
           'content-type': 'application/json',
           // Like the stream's: no-transform keeps compression middleware (and proxies) from
@@ -174,7 +208,7 @@ export function resolveEndpoint<T, R>(
           'cache-control': 'no-cache, no-transform',
           'content-length': String(encoder.encode(body).byteLength),
         };
-        return { body, headers };
+        return { status, body, headers };
       },
     },
   };

@@ -953,6 +953,38 @@ describe('collectText', () => {
     expect(returned).toHaveBeenCalled();
   });
 
+  it('stops a producer that grows past the limit and rejects with DOCUMENT_TOO_LARGE', async () => {
+    let pulled = 0;
+    let reason: unknown;
+    const producer = (writer: SseWriter) => {
+      writer.signal.addEventListener('abort', () => {
+        reason = writer.signal.reason;
+      });
+      return (function* () {
+        for (;;) {
+          pulled++;
+          yield 'abcd';
+        }
+      })();
+    };
+    const error: unknown = await collectText(producer, { limit: 10 }).catch((e: unknown) => e);
+    expect(isSseError(error) && error.code).toBe('DOCUMENT_TOO_LARGE');
+    expect(reason).toBe(error);
+    expect(pulled).toBeLessThanOrEqual(4);
+  });
+
+  it('bounds the text by the queueLimit by default, and refuses a limit that is not a positive integer', async () => {
+    const big = ['x'.repeat(600), 'y'.repeat(600)];
+    await expect(collectText(big, { queueLimit: 1000 })).rejects.toMatchObject({
+      code: 'DOCUMENT_TOO_LARGE',
+    });
+    expect(await collectText(big, { queueLimit: 1200 })).toBe(big.join(''));
+    await expect(collectText(big, { limit: 0 })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+      field: 'limit',
+    });
+  });
+
   it('stops at once, pulling nothing, for a signal that has already aborted', async () => {
     let pulled = 0;
     let aborted = false;

@@ -643,6 +643,43 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'stops a JSON-toggle producer that grows past the document limit and answers a generic 500',
+    applies: (target) => target.toggle,
+    async run({ start }) {
+      const errors: unknown[] = [];
+      const aborted = deferred<unknown>();
+      let pulled = 0;
+      const app = await start([
+        {
+          method: 'get',
+          path: '/endless',
+          options: { json: { limit: 10_000 }, onError: (error) => errors.push(error) },
+          produce(writer) {
+            writer.signal.addEventListener('abort', () => aborted.resolve(writer.signal.reason));
+            return (async function* () {
+              for (;;) {
+                pulled++;
+                await Promise.resolve(); // a model that answers at once, forever
+                yield 'x'.repeat(1000);
+              }
+            })();
+          },
+        },
+      ]);
+      const { res } = await rawRequest(`${app.url}/endless?stream=false`);
+      expect(res.statusCode).toBe(500);
+      expect(res.headers['content-type']).toBe('application/json');
+      expect(await readAll(res)).toBe('{"error":"Internal Server Error"}');
+      expect(await aborted.promise).toMatchObject({ code: 'DOCUMENT_TOO_LARGE' });
+      const stoppedAt = pulled;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(pulled).toBe(stoppedAt);
+      expect(pulled).toBeLessThanOrEqual(12);
+      expect(errors).toEqual([expect.objectContaining({ code: 'DOCUMENT_TOO_LARGE' })]);
+      expect(app.frameworkErrors).toEqual([]);
+    },
+  },
+  {
     name: 'streams over HTTP/2 without hop-by-hop headers, one event at a time',
     applies: (target) => target.http2,
     async run({ start }) {
