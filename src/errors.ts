@@ -1,8 +1,9 @@
 /**
  * Every error code ssekit raises, one per problem.
  *
- * - `INVALID_EVENT`: an `event` name holds CR or LF, which would forge fields.
- * - `INVALID_ID`: an `id` holds CR, LF or NUL.
+ * - `INVALID_EVENT`: an `event` name holds CR or LF, which would forge fields, or a lone surrogate
+ *   (half of a UTF-16 pair), which UTF-8 cannot carry.
+ * - `INVALID_ID`: an `id` holds CR, LF, NUL or a lone surrogate (two ids would arrive as one).
  * - `INVALID_RETRY`: `retry` is not a non-negative safe integer.
  * - `INVALID_DATA`: data the endpoint's frame format cannot carry (e.g. a line break inside a
  *   line-delimited custom format, or `undefined`).

@@ -14,10 +14,10 @@ import { SseError } from './errors.js';
  * extra arguments (LangChain's `handleLLMNewToken(token, idx)`).
  */
 export interface EventFields {
-  /** The event type (`event:`); a client's `addEventListener(name)` receives it. No CR or LF. */
+  /** The event type (`event:`); a client's `addEventListener(name)` receives it. No CR, LF or lone surrogate. */
   event?: string | undefined;
   /**
-   * The event id (`id:`), stored by the client as Last-Event-ID. No CR, LF or NUL. An empty
+   * The event id (`id:`), stored by the client as Last-Event-ID. No CR, LF, NUL or lone surrogate. An empty
    * string is sent and resets the client's Last-Event-ID; `undefined` sends no `id` line.
    */
   id?: string | number | undefined;
@@ -28,6 +28,9 @@ export interface EventFields {
 const LINE_BREAK = /\r\n|\r|\n/g;
 const EVENT_FORBIDDEN = /[\r\n]/;
 const ID_FORBIDDEN = /[\r\n\0]/;
+// Half of a UTF-16 pair: UTF-8 cannot carry it, so the encoder would send U+FFFD and two
+// different names or ids (`'k\uD800'`, `'k\uDBFF'`) would arrive as one (issue 8, item 6).
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * Turns event data into the text that is sent: a string as it is, any other value as compact
@@ -131,6 +134,13 @@ export function formatFields(fields: EventFields): string {
         },
       );
     }
+    if (LONE_SURROGATE.test(event)) {
+      throw new SseError(
+        'INVALID_EVENT',
+        `\`event\` must not contain a lone surrogate (UTF-8 cannot carry it): ${JSON.stringify(event)}`,
+        { field: 'event' },
+      );
+    }
     head += 'event: ' + event + '\n';
   }
   if (id !== undefined) {
@@ -151,6 +161,13 @@ export function formatFields(fields: EventFields): string {
         {
           field: 'id',
         },
+      );
+    }
+    if (LONE_SURROGATE.test(text)) {
+      throw new SseError(
+        'INVALID_ID',
+        `\`id\` must not contain a lone surrogate (UTF-8 cannot carry it): ${JSON.stringify(text)}`,
+        { field: 'id' },
       );
     }
     head += 'id: ' + text + '\n';

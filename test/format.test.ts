@@ -177,6 +177,26 @@ describe('refusals', () => {
     expectRefused(() => formatEvent('x', { event }), 'INVALID_EVENT', 'event');
   });
 
+  it.each(['k\uD800', 'k\uDBFF', '\uDC00k', '\uDFFF', '\uD800\uD800\uDC00', 'a\uDC00\uD800b'])(
+    'refuses the event %j, which holds a lone surrogate, with INVALID_EVENT',
+    (event) => {
+      expectRefused(() => formatEvent('x', { event }), 'INVALID_EVENT', 'event');
+    },
+  );
+
+  it.each(['k\uD800', 'k\uDBFF', '\uDC00k', '\uDFFF', '\uD800\uD800\uDC00', 'a\uDC00\uD800b'])(
+    'refuses the id %j, which holds a lone surrogate, with INVALID_ID',
+    (id) => {
+      expectRefused(() => formatEvent('x', { id }), 'INVALID_ID', 'id');
+    },
+  );
+
+  it('keeps names and ids with whole surrogate pairs', () => {
+    expect(formatEvent('x', { event: 'k\uD83D\uDE00', id: '\uD83D\uDE00' })).toBe(
+      'event: k\uD83D\uDE00\nid: \uD83D\uDE00\ndata: x\n\n',
+    );
+  });
+
   it('refuses an event name that is not a string with INVALID_EVENT', () => {
     expectRefused(
       () => formatEvent('x', { event: 1 as unknown as string }),

@@ -131,8 +131,23 @@ type Input =
   | { kind: 'text'; data: string; fields: EventFields }
   | { kind: 'json'; data: unknown; fields: EventFields };
 
-const validEvent = hostileString.filter((name) => !hasChar(name, '\r\n'));
-const validId = hostileString.filter((id) => !hasChar(id, '\r\n\0'));
+/** Whether a string has half of a UTF-16 pair: UTF-8 cannot carry it. */
+function hasLoneSurrogate(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0xd800 && code <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+      else return true;
+    } else if (code >= 0xdc00 && code <= 0xdfff) return true;
+  }
+  return false;
+}
+
+const validEvent = hostileString.filter(
+  (name) => !hasChar(name, '\r\n') && !hasLoneSurrogate(name),
+);
+const validId = hostileString.filter((id) => !hasChar(id, '\r\n\0') && !hasLoneSurrogate(id));
 const fieldsArb: fc.Arbitrary<EventFields> = fc.record(
   { event: validEvent, id: fc.oneof(validId, fc.integer({ min: 0 })) },
   { requiredKeys: [] },
@@ -181,6 +196,34 @@ describe('round trip through eventsource-parser', () => {
         },
       ),
       { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('refuses exactly the names and ids that cannot arrive unchanged, and delivers the rest as sent', () => {
+    fc.assert(
+      fc.property(
+        hostileString,
+        fc.constantFrom('event' as const, 'id' as const),
+        (text, field) => {
+          const unsendable =
+            hasChar(text, field === 'id' ? '\r\n\0' : '\r\n') || hasLoneSurrogate(text);
+          let frame: string;
+          try {
+            frame = formatEvent('x', { [field]: text });
+          } catch (error) {
+            expect(unsendable, `refused ${JSON.stringify(text)}`).toBe(true);
+            expect(isSseError(error) && error.code).toBe(
+              field === 'id' ? 'INVALID_ID' : 'INVALID_EVENT',
+            );
+            return;
+          }
+          expect(unsendable, `accepted ${JSON.stringify(text)}`).toBe(false);
+          const { events } = parse([encoder.encode(frame)]);
+          const received = field === 'id' ? events[0]?.id : (events[0]?.event ?? '');
+          expect(received).toBe(text);
+        },
+      ),
+      { numRuns: NUM_RUNS * 5 },
     );
   });
 
