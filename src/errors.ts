@@ -51,21 +51,28 @@ export class SseError extends Error {
   readonly code: SseErrorCode;
   /** The option or event field at fault, when there is one (e.g. `"id"`, `"heartbeat"`). */
   readonly field: string | undefined;
+  /**
+   * What the other end said, when the error reports an `event: error` frame it received (its data,
+   * parsed as JSON when it is JSON); `undefined` otherwise.
+   */
+  readonly data: unknown;
 
   /**
    * @param code - the problem
    * @param message - a sentence for developers; never sent to clients
-   * @param options - the `field` at fault and the underlying `cause`
+   * @param options - the `field` at fault, the underlying `cause`, and the `data` of an error
+   *   frame received
    */
   constructor(
     code: SseErrorCode,
     message: string,
-    options: { field?: string; cause?: unknown } = {},
+    options: { field?: string; cause?: unknown; data?: unknown } = {},
   ) {
     super(message, 'cause' in options ? { cause: options.cause } : undefined);
     this.name = 'SseError';
     this.code = code;
     this.field = options.field;
+    this.data = options.data;
     Object.defineProperty(this, brand, { value: true });
   }
 }

@@ -147,6 +147,14 @@ export interface ReadSseDataOptions {
   json?: boolean | undefined;
 }
 
+function parseOrKeep(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text; // an error frame whose data is plain text is kept as it came
+  }
+}
+
 /**
  * Decodes an SSE response into its events' data only, parsed as JSON, and stops at
  * `data: [DONE]`: the Tesla `SSE, only: :data` consumer of an OpenAI stream, for servers (as a
@@ -156,8 +164,10 @@ export interface ReadSseDataOptions {
  *
  * @throws {@link SseError} `UPSTREAM_ERROR` at once for a response that is not a 2xx
  *   `text/event-stream` one, and while reading for data that is not JSON or a stream that ends
- *   without its `done` frame (pass `done: false` for providers that send none); `INVALID_OPTION`
- *   for a bad option.
+ *   without its `done` frame (pass `done: false` for providers that send none); `UPSTREAM_ERROR`
+ *   with `field: 'event'` and the frame's `data` (parsed as JSON when it is) for an `event: error`
+ *   frame, such as the one an ssekit endpoint ends a failed stream with, which is never yielded;
+ *   `INVALID_OPTION` for a bad option.
  *
  * @example A client printing an OpenAI-style stream
  * ```ts
@@ -220,7 +230,15 @@ export function readSseData<T = unknown>(
           { field: 'done' },
         );
       }
-      const { data } = step.value;
+      const { data, event } = step.value;
+      if (event === 'error') {
+        // ssekit's (and many servers') error frame ends the stream: it is no data chunk.
+        await source.return();
+        throw new SseError('UPSTREAM_ERROR', 'the upstream ended its stream with an error event', {
+          field: 'event',
+          data: json ? parseOrKeep(data) : data,
+        });
+      }
       if (data === done) return source.return().then(() => DONE);
       if (!json) return { done: false, value: data as T };
       try {

@@ -5,6 +5,7 @@ import {
   openAIText,
   readSse,
   readSseData,
+  type SseError,
   type SseMessage,
 } from 'ssekit';
 import { sse } from 'ssekit/node';
@@ -218,6 +219,34 @@ describe('readSseData', () => {
     })().catch((reason: unknown) => reason);
     expect(data).toEqual([{ n: 1 }]);
     expect(isSseError(error) && error.code).toBe('UPSTREAM_ERROR');
+  });
+
+  it("raises ssekit's own error frame as a typed error carrying its data, never as a chunk", async () => {
+    const upstream = await serve(
+      sse(async (writer) => {
+        await writer.send({ n: 1 });
+        throw new Error('the model fell over');
+      }),
+    );
+    const data: unknown[] = [];
+    const error: unknown = await (async () => {
+      for await (const item of readSseData(await fetch(upstream))) data.push(item);
+    })().catch((reason: unknown) => reason);
+    expect(data).toEqual([{ n: 1 }]);
+    expect(isSseError(error) && [error.code, error.field]).toEqual(['UPSTREAM_ERROR', 'event']);
+    expect((error as SseError).data).toEqual({ error: 'Internal Server Error' });
+  });
+
+  it('keeps the text of an error frame that is not JSON, and with json: false', async () => {
+    const upstream = await serve(
+      handWritten(['data: 1\n\nevent: error\ndata: quota exceeded\n\n']),
+    );
+    for (const json of [true, false]) {
+      const error: unknown = await (async () => {
+        for await (const item of readSseData(await fetch(upstream), { json })) void item;
+      })().catch((reason: unknown) => reason);
+      expect((error as SseError).data).toBe('quota exceeded');
+    }
   });
 
   it('rejects with UPSTREAM_ERROR for data that is not JSON', async () => {
