@@ -434,6 +434,99 @@ const naiveExpress: Contender = {
   },
 };
 
+/** The Fastify adapter (`ssekit/fastify`) on Fastify 5, with Fastify's defaults (no logger). */
+const ssekitFastify: Contender = {
+  name: 'ssekit/fastify',
+  available: () => existsSync(adapterPath('fastify')),
+  async create(config, stats) {
+    const { default: Fastify } = await import('fastify');
+    const { sse } = await import('../adapters/fastify.js');
+    const producers = ssekitProducers(stats);
+    const options = ssekitOptions(config);
+    const app = Fastify();
+    app.get(
+      '/burst',
+      sse((writer, request) => producers.burst(writer, request.url), options.burst),
+    );
+    app.get(
+      '/idle',
+      sse((writer) => producers.idle(writer), options.idle),
+    );
+    app.get(
+      '/slow',
+      sse((writer, request) => producers.slow(writer, request.url), options.slow),
+    );
+    app.get(
+      '/delay',
+      sse((writer, request) => producers.delay(writer, request.url), options.delay),
+    );
+    app.get(
+      '/open',
+      sse((writer, request) => producers.delay(writer, request.url), options.open),
+    );
+    app.get(
+      '/source',
+      sse((_writer, request) => producers.source(request.url), options.source),
+    );
+    await app.ready();
+    return app.server;
+  },
+};
+
+/** fastify-sse-v2 on Fastify 5, used as its README shows (`reply.sse()` with an async iterable). */
+const fastifySseV2: Contender = {
+  name: 'fastify-sse-v2',
+  available: () => true,
+  async create(config, stats) {
+    const { default: Fastify } = await import('fastify');
+    const { FastifySSEPlugin } = await import('fastify-sse-v2');
+    const app = Fastify();
+    // No `retry:` frame first (its default): every contender's stream starts with its event.
+    await app.register(FastifySSEPlugin, { retryDelay: false });
+    app.get('/burst', (request, reply) => {
+      const n = param(request.url, 'n', 1);
+      reply.sse(
+        // eslint-disable-next-line @typescript-eslint/require-await -- reply.sse() takes an async iterable
+        (async function* () {
+          for (let i = 0; i < n; i++) yield { data: TOKEN };
+        })(),
+      );
+    });
+    app.get('/idle', (request, reply) => {
+      reply.sse({ data: TOKEN });
+      // fastify-sse-v2 has no heartbeat of its own: this is the loop its users write.
+      const timer = setInterval(() => reply.sse({ comment: ' ' }), config.heartbeat);
+      request.socket.once('close', () => {
+        clearInterval(timer);
+        reply.sseContext.source.end();
+      });
+    });
+    app.get('/slow', (request, reply) => {
+      const bytes = param(request.url, 'bytes', 0);
+      reply.sse(
+        // eslint-disable-next-line @typescript-eslint/require-await -- reply.sse() takes an async iterable
+        (async function* () {
+          for (let sent = 0; sent < bytes; sent += SLOW_DATA.length) {
+            stats.offered += SLOW_DATA.length;
+            yield { data: SLOW_DATA };
+          }
+        })(),
+      );
+    });
+    app.get('/delay', (request, reply) => {
+      const ms = param(request.url, 'ms', 0);
+      reply.sse(
+        (async function* () {
+          await sleep(ms);
+          yield { data: TOKEN };
+        })(),
+      );
+    });
+    await app.ready();
+    return app.server;
+  },
+};
+
 /** Every contender, in the order they run and are listed. */
 export const contenders: readonly Contender[] = [
   baseline,
@@ -441,7 +534,9 @@ export const contenders: readonly Contender[] = [
   ssekitExpress,
   ssekitKoa,
   ssekitHono,
+  ssekitFastify,
   betterSse,
   honoStreamSse,
+  fastifySseV2,
   naiveExpress,
 ];

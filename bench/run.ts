@@ -597,7 +597,7 @@ function throughputTables(
     const rateOf = (name: string): number => samples.median(`${run.key}/${name}/rate`) / baseRate;
     const cpuOfName = (name: string): number => samples.median(`${run.key}/${name}/cpu`) / baseCpu;
     const where = `${String(run.conns)} conn`;
-    for (const name of ['ssekit/node', 'ssekit/express']) {
+    for (const name of ['ssekit/node', 'ssekit/express', 'ssekit/fastify']) {
       if (!contenders.some((c) => c.name === name)) continue;
       check(`${name} events/s ≥ 0.9× baseline (${where})`, rateOf(name), 0.9, true, fixed(2, '×'));
       check(

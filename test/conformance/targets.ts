@@ -14,9 +14,17 @@ import { bodyParser } from '@koa/bodyparser';
 import etagKoa from '@koa/etag';
 import Router from '@koa/router';
 import { createAdaptorServer } from '@hono/node-server';
+import fastifyCompress from '@fastify/compress';
+import fastifyEtag from '@fastify/etag';
 import compression from 'compression';
 import express from 'express';
 import express4 from 'express4';
+import Fastify, {
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerBase,
+} from 'fastify';
 import { Hono } from 'hono';
 import { compress } from 'hono/compress';
 import { etag } from 'hono/etag';
@@ -26,6 +34,7 @@ import koaCompress from 'koa-compress';
 import conditional from 'koa-conditional-get';
 import type { Handler, SseOptions, SseWriter } from 'ssekit';
 import { sse as expressSse } from 'ssekit/express';
+import { sse as fastifySse } from 'ssekit/fastify';
 import { sse as honoSse } from 'ssekit/hono';
 import { sse as koaSse } from 'ssekit/koa';
 import { sse as nodeSse } from 'ssekit/node';
@@ -282,7 +291,7 @@ const nodeTarget: Target = {
   },
 };
 
-/** The six targets of issue 3. */
+/** The six targets of issue 3, and Fastify (issue 11). */
 export const targets: Target[] = [
   expressTarget('express 4', express4),
   expressTarget('express 5', express),
@@ -290,4 +299,62 @@ export const targets: Target[] = [
   koaTarget('koa 3', Koa),
   honoTarget,
   nodeTarget,
+  fastifyTarget(),
 ];
+
+/** Fastify 5 with @fastify/compress (threshold 0) and @fastify/etag app-wide (issue 11). */
+function fastifyTarget(): Target {
+  return {
+    name: 'fastify 5',
+    toggle: true,
+    errorStatus: 503,
+    errorMarker: true,
+    http2: true,
+    async start(endpoints, http2 = false) {
+      const frameworkErrors: unknown[] = [];
+      const app = http2
+        ? await fastifyApp(Fastify({ http2: true }), endpoints, frameworkErrors)
+        : await fastifyApp(Fastify(), endpoints, frameworkErrors);
+      const running = await listen(app.server, frameworkErrors);
+      return {
+        ...running,
+        async close() {
+          await running.close();
+          await app.close();
+        },
+      };
+    },
+  };
+}
+
+/** The same routes on a Fastify instance over HTTP/1.1 or HTTP/2. */
+async function fastifyApp<S extends RawServerBase>(
+  app: FastifyInstance<S, RawRequestDefaultExpression<S>, RawReplyDefaultExpression<S>>,
+  endpoints: EndpointSpec[],
+  frameworkErrors: unknown[],
+): Promise<FastifyInstance<S, RawRequestDefaultExpression<S>, RawReplyDefaultExpression<S>>> {
+  await app.register(fastifyCompress, { threshold: 0 });
+  await app.register(fastifyEtag);
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header(UPSTREAM_HEADER, 'kept');
+  });
+  for (const { method, path, produce, options } of endpoints) {
+    app[method](
+      path,
+      fastifySse(
+        (writer, request) =>
+          produce(
+            writer,
+            fromHeaders((n) => request.headers[n]),
+          ),
+        options,
+      ),
+    );
+  }
+  app.setErrorHandler((error, _request, reply) => {
+    frameworkErrors.push(error);
+    return reply.code(503).header('x-error-path', 'fastify').send('framework error');
+  });
+  await app.ready();
+  return app;
+}
