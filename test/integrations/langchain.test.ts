@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { CallbackManager, type Callbacks } from '@langchain/core/callbacks/manager';
 import { Document } from '@langchain/core/documents';
 import { RunnableLambda } from '@langchain/core/runnables';
@@ -16,7 +17,8 @@ import {
 } from 'ssekit';
 import { sse } from 'ssekit/node';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
-import { aborted, allEvents, events, serve } from './helpers.js';
+import { start as startRecipe } from '../../examples/langchain.js';
+import { aborted, allEvents, closeAfterEach, closeServer, events, serve } from './helpers.js';
 
 type Run = (writer: SseWriter) => Promise<void>;
 
@@ -372,6 +374,26 @@ describe('langChainHandler with @langchain/core', () => {
         { page_content: 'Use EventSource.', metadata: { source: 'mdn.html' } },
       ],
     });
+  });
+
+  it("serves seed 003's stream from the recipe (examples/langchain.ts /qa), byte for byte", async () => {
+    const server = await startRecipe(0);
+    closeAfterEach(() => closeServer(server));
+    const { port } = server.address() as AddressInfo;
+    const response = await fetch(`http://127.0.0.1:${port}/qa?question=What%20is%20SSE%3F`);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const body = await response.text();
+    const answer = 'Server-Sent Events stream text, one token at a time.';
+    const tokens = [...answer].map((token) => `data: ${JSON.stringify({ token })}\n\n`);
+    const sources = {
+      source_documents: [
+        {
+          page_content: 'Server-Sent Events are one-way, over plain HTTP.',
+          metadata: { source: 'https://html.spec.whatwg.org/multipage/server-sent-events.html' },
+        },
+      ],
+    };
+    expect(body).toBe(tokens.join('') + `data: ${JSON.stringify(sources)}\n\n`);
   });
 
   it("gives map each callback with its default name, so a tool's steps keep theirs", async () => {
