@@ -4,11 +4,14 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { Document } from '@langchain/core/documents';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import type { BaseRetriever } from '@langchain/core/retrievers';
+import { RunnableLambda } from '@langchain/core/runnables';
 import { DynamicStructuredTool } from '@langchain/core/tools';
-import { FakeListChatModel } from '@langchain/core/utils/testing';
+import { FakeListChatModel, FakeRetriever } from '@langchain/core/utils/testing';
 import express from 'express';
-import { langChainHandler } from 'ssekit';
+import { customFormat, type LangChainEvent, langChainHandler } from 'ssekit';
 import { sse } from 'ssekit/express';
 
 const divide = new DynamicStructuredTool({
@@ -22,7 +25,18 @@ const divide = new DynamicStructuredTool({
   func: ({ a, b }: { a: number; b: number }) => Promise.resolve(String(a / b)),
 });
 
-export function langChainApp(model: BaseChatModel): express.Express {
+// lanarky's stream (seed 003): `data: {"token":…}` chunks, then `data: {"source_documents":[…]}`
+// from the chain's result, each followed by a blank line.
+function lanarky(event: LangChainEvent): unknown {
+  if (event.type === 'token') return { token: event.data };
+  if (event.type !== 'chainEnd') return undefined; // nothing for the other callbacks
+  const documents = event.data.outputs['source_documents'] as Document[];
+  return {
+    source_documents: documents.map((d) => ({ page_content: d.pageContent, metadata: d.metadata })),
+  };
+}
+
+export function langChainApp(model: BaseChatModel, retriever: BaseRetriever): express.Express {
   const app = express();
 
   // The model's tokens as `message` events, then `event: done`. The handler is awaited by
@@ -58,15 +72,48 @@ export function langChainApp(model: BaseChatModel): express.Express {
       { done: { event: 'done', data: '' } },
     ),
   );
+
+  // Retrieval, then the model, as one chain whose result carries its sources.
+  const qa = RunnableLambda.from(async (question: string, config) => {
+    const documents = await retriever.invoke(question, config);
+    const context = documents.map((d) => d.pageContent).join('\n');
+    const answer = await model.invoke(`Answer from:\n${context}\n\n${question}`, config);
+    return { answer: answer.content, source_documents: documents };
+  });
+  app.get(
+    '/qa',
+    sse(
+      async (writer, req) => {
+        const { question = '' } = req.query as { question?: string };
+        const handler = langChainHandler(writer, { map: lanarky });
+        await qa.invoke(question, { callbacks: [handler], signal: writer.signal });
+      },
+      {
+        format: customFormat({
+          prefix: 'data: ',
+          suffix: '\n\n',
+          contentType: 'text/event-stream',
+        }),
+      },
+    ),
+  );
   return app;
 }
 
-/** Starts the recipe on `port` with a fake chat model. */
+/** Starts the recipe on `port` with a fake chat model and a fake retriever. */
 export async function start(port: number): Promise<Server> {
   const model = new FakeListChatModel({
     responses: ['Server-Sent Events stream text, one token at a time.'],
   });
-  const server = langChainApp(model).listen(port, '127.0.0.1');
+  const retriever = new FakeRetriever({
+    output: [
+      new Document({
+        pageContent: 'Server-Sent Events are one-way, over plain HTTP.',
+        metadata: { source: 'https://html.spec.whatwg.org/multipage/server-sent-events.html' },
+      }),
+    ],
+  });
+  const server = langChainApp(model, retriever).listen(port, '127.0.0.1');
   await once(server, 'listening');
   return server;
 }
@@ -75,5 +122,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   void start(3000).then(() => {
     console.log('curl -N "localhost:3000/chat?prompt=What%20is%20SSE%3F"');
     console.log('curl -N "localhost:3000/divide?a=84&b=2"');
+    console.log('curl -N "localhost:3000/qa?question=What%20is%20SSE%3F"');
   });
 }

@@ -1,7 +1,9 @@
 // The README's Express quick start. Run: OPENAI_API_KEY=… npx tsx examples/quickstart-express.ts
 import { fileURLToPath } from 'node:url';
+// The README shows the rest of this file, from here to the route.
 import express from 'express';
 import OpenAI from 'openai';
+import { openAIText } from 'ssekit';
 import { sse } from 'ssekit/express';
 
 const openai = new OpenAI(); // OPENAI_API_KEY, and OPENAI_BASE_URL for compatible servers
@@ -20,7 +22,8 @@ app.post(
         { signal: writer.signal },
       );
     },
-    { map: (chunk) => chunk.choices[0]?.delta?.content, done: { data: '[DONE]' } },
+    // openAIText: each chunk's text; role and finish chunks (no text) send nothing.
+    { map: openAIText, done: { data: '[DONE]' } },
   ),
 );
 

@@ -1,8 +1,10 @@
 // The README's Hono quick start. Run: OPENAI_API_KEY=… npx tsx examples/quickstart-hono.ts
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
+// The README shows the rest of this file, from here to the route.
 import { Hono } from 'hono';
 import OpenAI from 'openai';
+import { openAIText } from 'ssekit';
 import { sse } from 'ssekit/hono';
 
 const openai = new OpenAI(); // OPENAI_API_KEY, and OPENAI_BASE_URL for compatible servers
@@ -20,8 +22,9 @@ app.post(
         { signal: writer.signal },
       );
     },
-    { map: (chunk) => chunk.choices[0]?.delta?.content, done: { data: '[DONE]' } },
+    { map: openAIText, done: { data: '[DONE]' } },
   ),
 );
 
+// Node; on Bun, Deno or Workers, `export default app` instead.
 if (process.argv[1] === fileURLToPath(import.meta.url)) serve({ fetch: app.fetch, port: 3000 });

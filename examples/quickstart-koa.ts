@@ -1,9 +1,11 @@
 // The README's Koa quick start. Run: OPENAI_API_KEY=… npx tsx examples/quickstart-koa.ts
 import { fileURLToPath } from 'node:url';
+// The README shows the rest of this file, from here to the app.
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa from 'koa';
 import OpenAI from 'openai';
+import { openAIText } from 'ssekit';
 import { sse } from 'ssekit/koa';
 
 const openai = new OpenAI(); // OPENAI_API_KEY, and OPENAI_BASE_URL for compatible servers
@@ -21,7 +23,7 @@ router.post(
         { signal: writer.signal },
       );
     },
-    { map: (chunk) => chunk.choices[0]?.delta?.content, done: { data: '[DONE]' } },
+    { map: openAIText, done: { data: '[DONE]' } },
   ),
 );
 export const app = new Koa().use(bodyParser()).use(router.routes());

@@ -67,6 +67,7 @@ export {
   agentEvents,
 } from './integrations/agent.js';
 export {
+  type LangChainEvent,
   type LangChainEventData,
   type LangChainEventNames,
   type LangChainHandler,

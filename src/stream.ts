@@ -54,6 +54,13 @@ export interface SseWriter {
   comment(this: void, text: string): Promise<void>;
   /** Ends the stream normally (the `done` event, if configured, is sent first). */
   close(this: void): void;
+  /**
+   * Ends the stream as if the handler had thrown `error`: `onError` is told, the signal aborts
+   * with it, and the endpoint's error event is sent (before the first frame, the framework's
+   * error path gets it instead). For callback APIs that swallow what a callback throws
+   * (LangChain logs it and carries on), so a refused event is not silently dropped.
+   */
+  fail(this: void, error: unknown): void;
 }
 
 /** Anything ssekit can pipe: an async iterable (SDK streams, Node `Readable`), a WHATWG `ReadableStream`, or an iterable. */
@@ -503,13 +510,14 @@ function beat(stream: { beat(): void }): void {
 }
 
 /**
- * The push writer of a handler's stream. `send`, `comment` and `close` are own bound functions
+ * The push writer of a handler's stream. `send`, `comment`, `close` and `fail` are own bound functions
  * (the documented API lets them be passed around detached); the rest is on the prototype.
  */
 class Writer implements SseWriter {
   readonly send: SseWriter['send'];
   readonly comment: SseWriter['comment'];
   readonly close: SseWriter['close'];
+  readonly fail: SseWriter['fail'];
   readonly #stream: Stream<never>;
 
   constructor(stream: Stream<never>) {
@@ -517,6 +525,7 @@ class Writer implements SseWriter {
     this.send = (data, eventFields) => stream.send(data, eventFields);
     this.comment = (text) => stream.comment(text);
     this.close = () => stream.finish();
+    this.fail = (error) => stream.fail(error);
   }
 
   get signal(): AbortSignal {

@@ -58,6 +58,8 @@ describe('README quick starts', () => {
     expect(response.headers['content-type']).toBe('text/event-stream');
     const events = parse(response.body as string);
     expect(events.at(-1)?.data).toBe('[DONE]');
+    // OpenAI's first chunk carries the role and `content: ''`: no empty event for it.
+    expect(events.filter((event) => event.data === '')).toEqual([]);
     expect(
       events
         .slice(0, -1)

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -134,7 +135,7 @@ describe('the built package', () => {
   }, 60_000);
 
   it('passes attw with the esm-only profile', async () => {
-    // The same as `attw --pack .`, without the second build `npm pack` would run through `prepare`.
+    // The same as `attw --pack .`, without the second build `npm pack` would run through `prepack`.
     const dir = await mkdtemp(join(tmpdir(), 'ssekit-pack-'));
     try {
       const { stdout } = await run(
@@ -150,4 +151,64 @@ describe('the built package', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+interface Manifest {
+  license: string;
+  scripts: Record<string, string>;
+  repository?: { type: string; url: string };
+  homepage?: string;
+  bugs?: { url: string };
+}
+
+describe('what npm shows and runs', () => {
+  const REPO = 'https://github.com/ssekit/ssekit';
+  const manifest = async (): Promise<Manifest> =>
+    JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as Manifest;
+
+  it("runs no script on a consumer's install, and builds before pack, test and start", async () => {
+    const { scripts } = await manifest();
+    // npm flags packages with these as running install scripts (and runs `prepare` for git installs).
+    for (const hook of ['preinstall', 'install', 'postinstall', 'prepare']) {
+      expect(scripts[hook], hook).toBeUndefined();
+    }
+    expect(scripts['prepack']).toBe('npm run build');
+    expect(scripts['test']?.startsWith('npm run build &&')).toBe(true);
+    expect(scripts['start']?.startsWith('npm run build &&')).toBe(true);
+  });
+
+  it('ships the MIT LICENSE its manifest names', async () => {
+    const { license } = await manifest();
+    expect(license).toBe('MIT');
+    const text = await readFile(join(root, 'LICENSE'), 'utf8');
+    expect(text.split('\n')[0]).toBe('MIT License');
+    expect(text).toContain('Copyright (c) 2026 the ssekit authors');
+    expect(text).toContain('THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND');
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--ignore-scripts', '--json'], {
+      cwd: root,
+    });
+    const [{ files }] = JSON.parse(stdout) as [{ files: Array<{ path: string }> }];
+    expect(files.map((file) => file.path)).toContain('LICENSE');
+  }, 60_000);
+
+  it('links its repository, home page and issue tracker', async () => {
+    const { repository, homepage, bugs } = await manifest();
+    expect(repository).toEqual({ type: 'git', url: `git+${REPO}.git` });
+    expect(homepage).toBe(`${REPO}#readme`);
+    expect(bugs).toEqual({ url: `${REPO}/issues` });
+  });
+
+  it("has only README links that work on npm's page, each to a file that exists", async () => {
+    const readme = await readFile(join(root, 'README.md'), 'utf8');
+    const targets = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1] as string);
+    expect(targets.length).toBeGreaterThan(5);
+    // npmjs.com does not resolve relative links against the repository: a `docs/x.md` link 404s.
+    expect(targets.filter((target) => !/^(https:\/\/|#)/.test(target))).toEqual([]);
+    const blob = `${REPO}/blob/main/`;
+    const missing = targets
+      .filter((target) => target.startsWith(blob))
+      .map((target) => target.slice(blob.length).split('#')[0] as string)
+      .filter((path) => !existsSync(join(root, path)));
+    expect(missing).toEqual([]);
+  });
 });

@@ -3,6 +3,7 @@
  * @module
  */
 import { createServer } from 'node:http';
+import compression from 'compression';
 import express, { type Request } from 'express';
 import { sse } from 'ssekit/express';
 import {
@@ -25,6 +26,8 @@ const promptFrom = (req: Request): string =>
 /** The demo as an Express app. */
 export function createExpressApp(llm: Llm): express.Express {
   const app = express();
+  // App-wide, as real apps mount it: the demo's `curl --compressed` lines show streams get through.
+  app.use(compression());
   app.use(express.json());
   app.get('/', (_req, res) => void res.type(page.html.type).send(page.html.body));
   app.get('/app.js', (_req, res) => void res.type(page.script.type).send(page.script.body));

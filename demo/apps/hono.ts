@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
+import { compress } from 'hono/compress';
 import { sse } from 'ssekit/hono';
 import {
   agent,
@@ -26,6 +27,8 @@ const promptFrom = async (c: Context): Promise<string> =>
 /** The demo as a Hono app. */
 export function createHonoApp(llm: Llm): Hono {
   const app = new Hono();
+  // App-wide, as real apps mount it: the demo's `curl --compressed` lines show streams get through.
+  app.use(compress());
   app.get('/', (c) => c.body(page.html.body, 200, { 'content-type': page.html.type }));
   app.get('/app.js', (c) => c.body(page.script.body, 200, { 'content-type': page.script.type }));
 

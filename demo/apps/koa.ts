@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
+import compress from 'koa-compress';
 import { sse } from 'ssekit/koa';
 import {
   agent,
@@ -64,6 +65,8 @@ export function createKoaApp(llm: Llm): Koa {
     router.get(path, handler);
     router.post(path, handler);
   }
+  // App-wide, as real apps mount it: the demo's `curl --compressed` lines show streams get through.
+  app.use(compress());
   app.use(bodyParser());
   app.use(router.routes());
   app.use(router.allowedMethods());

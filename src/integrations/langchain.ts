@@ -1,11 +1,13 @@
 /**
  * A LangChain.js callback handler that streams a run through an ssekit writer: tokens as data
- * events, the end and errors of model calls, and agent, tool and retriever steps as named events.
+ * events, the end and errors of model calls, and agent, tool and retriever steps as named events,
+ * or whatever the endpoint's own `map` makes of them.
  * Typed structurally, so `@langchain/core` is never a dependency of ssekit.
  * @module
  */
 import { SseError } from '../errors.js';
 import { formatFields } from '../format.js';
+import { isSseEvent } from '../options.js';
 import type { SseWriter } from '../stream.js';
 
 /**
@@ -78,6 +80,16 @@ export interface LangChainEventData {
     /** The error's message, or a generic text unless `exposeErrors` is set. */
     error: string;
   };
+  /**
+   * `handleChainEnd`, for the outermost run only: the chain's outputs as LangChain passes them
+   * (a chain that returns a string gives `{ output: text }`). Sent only when named in
+   * `events` or read in `map` (its `name` there is `chain_end`): a chain's output often repeats
+   * the tokens already sent.
+   */
+  chainEnd: {
+    /** The outputs. */
+    outputs: Record<string, unknown>;
+  };
   /** `handleRetrieverEnd`: the documents found (lanarky's `source_documents`). Default name `retriever_end`. */
   retrieverEnd: {
     /** The documents, as the retriever returned them. */
@@ -104,6 +116,36 @@ export interface LangChainEventData {
 export type LangChainEventNames = { [K in keyof LangChainEventData]?: string | false | undefined };
 
 /**
+ * One callback, as the `map` option of {@link langChainHandler} receives it: which callback
+ * (`type`), what it carries (`data`, see {@link LangChainEventData}) and the event name it would
+ * be sent with (`name`, `undefined` for tokens).
+ *
+ * @example lanarky's token and source_documents chunks
+ * ```ts
+ * import type { LangChainEvent } from 'ssekit';
+ *
+ * const lanarky = (event: LangChainEvent) => {
+ *   if (event.type === 'token') return { token: event.data };
+ *   if (event.type === 'retrieverEnd') {
+ *     const documents = event.data.documents;
+ *     return { source_documents: documents.map((d) => ({ page_content: d.pageContent, metadata: d.metadata })) };
+ *   }
+ *   return undefined; // nothing for the other callbacks
+ * };
+ * ```
+ */
+export type LangChainEvent = {
+  [K in keyof LangChainEventData]: {
+    /** The callback, by its key in {@link LangChainEventData}. */
+    readonly type: K;
+    /** What the callback carries. */
+    readonly data: LangChainEventData[K];
+    /** The event name from `events` or the defaults; `undefined` for unnamed (token) events. */
+    readonly name: string | undefined;
+  };
+}[keyof LangChainEventData];
+
+/**
  * Options of {@link langChainHandler}.
  *
  * @example Showing error messages in development
@@ -118,10 +160,20 @@ export type LangChainEventNames = { [K in keyof LangChainEventData]?: string | f
 export interface LangChainHandlerOptions {
   /**
    * Event names replacing the defaults, e.g. `{ toolStart: 'action', toolEnd: 'observation' }`
-   * for the agent vocabulary, or `{ llmEnd: false }`.
+   * for the agent vocabulary, or `{ llmEnd: false }`. `false` sends nothing for that callback,
+   * and `map` does not see it either.
    * @defaultValue the names listed on {@link LangChainEventData}
    */
   events?: LangChainEventNames | undefined;
+  /**
+   * Turns each callback's {@link LangChainEvent} into what the endpoint sends: data (sent as an
+   * unnamed event, so with the endpoint's `event` name), an `sseEvent(data, { event })`, or
+   * `undefined` to send nothing. Every callback reaches it, `chainEnd` included, except those set
+   * to `false` in `events`; `event.name` is the name the event would have had without `map`.
+   * What it throws, and what the endpoint's format refuses, ends the stream with its error event.
+   * @defaultValue each event's data, sent with `event.name`
+   */
+  map?: ((event: LangChainEvent) => unknown) | undefined;
   /**
    * Whether error events carry the error's message. Off by default: messages can hold prompts,
    * keys or internal URLs, and the client only learns that something failed.
@@ -166,7 +218,11 @@ export interface LangChainHandler {
    * run after the call has returned, when the stream may be closed.
    */
   readonly awaitHandlers: true;
-  /** A failing callback is logged by LangChain and does not fail the run. */
+  /**
+   * The handler never throws: an event it cannot send fails the stream itself (see
+   * {@link SseWriter.fail}), since LangChain would only log the throw and carry on, and some
+   * models call `handleLLMNewToken` without awaiting it (a rejection nobody handles).
+   */
   readonly raiseError: false;
   /** Makes `invoke()` stream from models that can, so tokens arrive one by one. */
   readonly lc_prefer_streaming: true;
@@ -180,6 +236,12 @@ export interface LangChainHandler {
   handleLLMError(error: unknown): Promise<void>;
   /** Sends `chainError` for the outermost run. */
   handleChainError(error: unknown, runId: string, parentRunId?: string): Promise<void>;
+  /** Sends `chainEnd` for the outermost run. */
+  handleChainEnd(
+    outputs: Record<string, unknown>,
+    runId: string,
+    parentRunId?: string,
+  ): Promise<void>;
   /** Sends `agentAction`. */
   handleAgentAction(action: { tool: string; toolInput: unknown; log: string }): Promise<void>;
   /** Sends `agentEnd`. */
@@ -209,6 +271,7 @@ const DEFAULT_NAMES: Required<LangChainEventNames> = {
   llmEnd: 'llm_end',
   llmError: 'llm_error',
   chainError: 'chain_error',
+  chainEnd: 'chain_end',
   agentAction: 'agent_action',
   agentEnd: 'agent_end',
   toolStart: 'tool_start',
@@ -231,15 +294,20 @@ function contentOf(output: unknown): unknown {
 /**
  * Makes a LangChain.js callback handler that streams a run through `writer`: tokens as data
  * events, and the end and errors of model calls, agent actions and ends, tool starts, ends and
- * errors and retriever results as named events (see {@link LangChainEventData}). Pass it in
- * `callbacks` with `signal: writer.signal`, so a client that goes away stops the run.
+ * errors and retriever results as named events (see {@link LangChainEventData}), or what `map`
+ * makes of each. Pass it in `callbacks` with `signal: writer.signal`, so a client that goes away
+ * stops the run.
  *
- * LangChain awaits the handler, so a slow client slows the model down instead of filling memory,
- * and `invoke()` streams from models that can. When the run fails, the handler's error events
- * are followed by the endpoint's own error event (the awaited call rejects): set the endpoint's
- * `errorEvent: false`, or these events to `false`, to send one.
+ * The handler carries what LangChain needs to stream through it (`awaitHandlers`, so a slow
+ * client slows the model down instead of filling memory, and `lc_prefer_streaming`, so
+ * `invoke()` streams token by token from models that can). When the run fails, the handler's
+ * error events are followed by the endpoint's own error event (the awaited call rejects): set the
+ * endpoint's `errorEvent: false`, or these events to `false`, to send one. An event that cannot
+ * be sent (a `"\n"` token in a line-based custom format, a `map` that throws) ends the stream
+ * with the endpoint's error event and reaches `onError`, and the run is aborted through
+ * `writer.signal`: nothing after it is sent.
  *
- * @throws {@link SseError} `INVALID_EVENT` or `INVALID_OPTION` at once for a bad event name.
+ * @throws {@link SseError} `INVALID_EVENT` or `INVALID_OPTION` at once for a bad event name or `map`.
  *
  * @example Streaming a chat model's answer
  * ```ts
@@ -258,13 +326,47 @@ function contentOf(output: unknown): unknown {
  *   { done: { event: 'done', data: '' } },
  * );
  * ```
+ *
+ * @example lanarky's output: token chunks, then the source documents
+ * ```ts
+ * import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+ * import type { BaseRetriever } from '@langchain/core/retrievers';
+ * import { customFormat, langChainHandler } from 'ssekit';
+ * import { sse } from 'ssekit/node';
+ *
+ * declare const model: BaseChatModel;
+ * declare const retriever: BaseRetriever;
+ * export const qa = sse(
+ *   async (writer) => {
+ *     const handler = langChainHandler(writer, {
+ *       map: (event) => {
+ *         if (event.type === 'token') return { token: event.data };
+ *         if (event.type !== 'retrieverEnd') return undefined;
+ *         const documents = event.data.documents.map((d) => ({ page_content: d.pageContent, metadata: d.metadata }));
+ *         return { source_documents: documents };
+ *       },
+ *     });
+ *     const config = { callbacks: [handler], signal: writer.signal };
+ *     const documents = await retriever.invoke('What is SSE?', config);
+ *     await model.invoke(`Answer from: ${documents.map((d) => d.pageContent).join('\n')}`, config);
+ *   },
+ *   { format: customFormat({ prefix: 'data: ', suffix: '\n\n', contentType: 'text/event-stream' }) },
+ * );
+ * ```
  */
 export function langChainHandler(
   writer: SseWriter,
   options: LangChainHandlerOptions = {},
 ): LangChainHandler {
-  const { events = {}, exposeErrors = false } = options;
+  const { events = {}, exposeErrors = false, map } = options;
+  if (map !== undefined && typeof map !== 'function') {
+    throw new SseError('INVALID_OPTION', `\`map\` must be a function, received ${typeof map}`, {
+      field: 'map',
+    });
+  }
   const names = { ...DEFAULT_NAMES };
+  // A chain's outputs mostly repeat its tokens: sent only when asked for, by name or by `map`.
+  if (map === undefined) names.chainEnd = false;
   for (const key of Object.keys(events) as Array<keyof LangChainEventData>) {
     if (!(key in DEFAULT_NAMES)) {
       throw new SseError('INVALID_OPTION', `\`events.${key}\` is not a LangChain event`, {
@@ -285,12 +387,25 @@ export function langChainHandler(
   }
 
   function send<K extends keyof LangChainEventData>(
-    key: K,
+    type: K,
     data: LangChainEventData[K],
   ): Promise<void> {
-    const event = names[key];
-    if (event === false) return RESOLVED;
-    return event === undefined ? writer.send(data) : writer.send(data, { event });
+    const name = names[type];
+    if (name === false || writer.closed) return RESOLVED;
+    // LangChain catches what a callback throws and only logs it (raiseError) or, for callbacks it
+    // does not await, leaves it unhandled: either way the event would vanish from the answer. So
+    // the handler never throws; it ends the stream with the error instead.
+    try {
+      if (map === undefined) {
+        return name === undefined ? writer.send(data) : writer.send(data, { event: name });
+      }
+      const value = map({ type, data, name } as LangChainEvent);
+      if (value === undefined) return RESOLVED;
+      return isSseEvent(value) ? writer.send(value.data, value) : writer.send(value);
+    } catch (error) {
+      writer.fail(error);
+      return RESOLVED;
+    }
   }
   const errorText = (error: unknown): string =>
     exposeErrors
@@ -314,6 +429,8 @@ export function langChainHandler(
     handleLLMError: (error) => send('llmError', { error: errorText(error) }),
     handleChainError: (error, _runId, parentRunId) =>
       parentRunId === undefined ? send('chainError', { error: errorText(error) }) : RESOLVED,
+    handleChainEnd: (outputs, _runId, parentRunId) =>
+      parentRunId === undefined ? send('chainEnd', { outputs }) : RESOLVED,
     handleAgentAction: (action) =>
       send('agentAction', { tool: action.tool, input: action.toolInput, log: action.log }),
     handleAgentEnd: (finish) =>
