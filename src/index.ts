@@ -37,6 +37,7 @@ export {
   type StreamOptions,
 } from './options.js';
 export {
+  type CollectOptions,
   collectText,
   type Handler,
   isSource,

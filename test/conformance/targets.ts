@@ -338,9 +338,10 @@ async function fastifyApp<S extends RawServerBase>(
   app.addHook('onRequest', async (_request, reply) => {
     reply.header(UPSTREAM_HEADER, 'kept');
   });
-  for (const { method, path, produce, options } of endpoints) {
+  for (const { method, path, produce, options, before } of endpoints) {
     app[method](
       path,
+      before ? { preHandler: async () => before() } : {},
       fastifySse(
         (writer, request) =>
           produce(
