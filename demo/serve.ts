@@ -10,10 +10,11 @@ import type { AddressInfo } from 'node:net';
 const read = (name: string): string =>
   readFileSync(new URL(`./public/${name}`, import.meta.url), 'utf8');
 
-/** The page's two files, read once, with their content types. */
+/** The page's files, read once, with their content types. */
 export const page = {
   html: { body: read('index.html'), type: 'text/html; charset=utf-8' },
   script: { body: read('app.js'), type: 'text/javascript; charset=utf-8' },
+  icon: { body: read('favicon.svg'), type: 'image/svg+xml' },
 } as const;
 
 /** A demo app listening on loopback. */
