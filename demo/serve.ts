@@ -10,10 +10,11 @@ import type { AddressInfo } from 'node:net';
 const read = (name: string): string =>
   readFileSync(new URL(`./public/${name}`, import.meta.url), 'utf8');
 
-/** The page's two files, read once, with their content types. */
+/** The page's files, read once, with their content types. */
 export const page = {
   html: { body: read('index.html'), type: 'text/html; charset=utf-8' },
   script: { body: read('app.js'), type: 'text/javascript; charset=utf-8' },
+  icon: { body: read('favicon.svg'), type: 'image/svg+xml' },
 } as const;
 
 /** A demo app listening on loopback. */
@@ -22,13 +23,17 @@ export interface DemoServer {
   readonly server: Server;
   /** `http://127.0.0.1:<port>`, no trailing slash. */
   readonly url: string;
+  /** The port it listens on. */
+  readonly port: number;
+  /** The port asked for, when it was taken and a free one was used instead; else `undefined`. */
+  readonly taken: number | undefined;
   /** Stops listening and cuts open streams. */
   close(): Promise<void>;
 }
 
 /**
- * Listens on 127.0.0.1 at `port`, or on a free port when `port` is taken (`0` always picks a
- * free one).
+ * Listens on 127.0.0.1 at `port` (`0` picks a free one). When `port` is taken, listens on a free
+ * one instead and says so in `taken`, so the demo can tell the user rather than move silently.
  */
 export async function listen(server: Server, port = 0): Promise<DemoServer> {
   const attempt = (p: number): Promise<void> =>
@@ -39,16 +44,20 @@ export async function listen(server: Server, port = 0): Promise<DemoServer> {
         resolve();
       });
     });
+  let taken: number | undefined;
   try {
     await attempt(port);
   } catch (error) {
     if (port === 0 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    taken = port;
     await attempt(0);
   }
   const { port: bound } = server.address() as AddressInfo;
   return {
     server,
     url: `http://127.0.0.1:${bound}`,
+    port: bound,
+    taken,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -10,6 +10,9 @@ import { endpoints } from './endpoints.js';
 import { createLlm, type Llm } from './llm.js';
 import type { DemoServer } from './serve.js';
 
+/** The Postman collection of every demo endpoint, relative to the repository. */
+export const POSTMAN_COLLECTION = 'docs/postman/ssekit-demo.postman_collection.json';
+
 /** The running demo. */
 export interface RunningDemo {
   /** The emulator, or `undefined` when `OPENAI_API_KEY` points the apps at a real provider. */
@@ -18,7 +21,9 @@ export interface RunningDemo {
   readonly llm: Llm;
   /** Each app, in start order. */
   readonly apps: readonly (readonly [Framework, DemoServer])[];
-  /** What to print: URLs, endpoints, curl lines. */
+  /** Each configured port that was taken, and what was used instead. Also in the banner. */
+  readonly notices: readonly string[];
+  /** What to print: URLs, the ports used, endpoints, curl and newman lines. */
   readonly banner: string;
   /** Stops every server. */
   close(): Promise<void>;
@@ -40,17 +45,27 @@ function delayFrom(value: string | undefined): number | [number, number] | undef
 /**
  * Starts the demo. Environment: `PORT_EXPRESS` (3000), `PORT_KOA` (3001), `PORT_HONO` (3002),
  * `PORT_EMULATOR` (3010), `EMULATOR_DELAY_MS` (token pacing: `30` or `20-40`); `OPENAI_API_KEY`,
- * `OPENAI_BASE_URL` and `OPENAI_MODEL` for a real provider. A taken port falls back to a free one.
+ * `OPENAI_BASE_URL` and `OPENAI_MODEL` for a real provider. A taken port falls back to a free one,
+ * and the banner (and `notices`) says so.
  */
 export async function startAll(env: NodeJS.ProcessEnv = process.env): Promise<RunningDemo> {
   let emulator: Emulator | undefined;
+  const notices: string[] = [];
+  const moved = (what: string, asked: number, used: number | string, variable: string): void =>
+    void notices.push(
+      `Port ${asked} is taken: ${what} is on port ${used} instead (set ${variable} to choose).`,
+    );
   if (!env.OPENAI_API_KEY) {
     const tokenDelay = delayFrom(env.EMULATOR_DELAY_MS);
     const options = tokenDelay === undefined ? {} : { tokenDelay };
-    emulator = await startEmulator({
-      ...options,
-      port: portFrom(env, 'PORT_EMULATOR', 3010),
-    }).catch(() => startEmulator(options));
+    const port = portFrom(env, 'PORT_EMULATOR', 3010);
+    try {
+      emulator = await startEmulator({ ...options, port });
+    } catch (error) {
+      if (port === 0 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      emulator = await startEmulator(options);
+      moved('emulator', port, new URL(emulator.baseURL).port, 'PORT_EMULATOR');
+    }
   }
   const llm = createLlm(emulator?.baseURL, env);
   const ports: Record<Framework, number> = {
@@ -60,7 +75,11 @@ export async function startAll(env: NodeJS.ProcessEnv = process.env): Promise<Ru
   };
   const apps: [Framework, DemoServer][] = [];
   for (const framework of Object.keys(ports) as Framework[]) {
-    apps.push([framework, await startDemo[framework](llm, ports[framework])]);
+    const app = await startDemo[framework](llm, ports[framework]);
+    apps.push([framework, app]);
+    if (app.taken !== undefined) {
+      moved(framework, app.taken, app.port, `PORT_${framework.toUpperCase()}`);
+    }
   }
   const url = (apps[0] as [Framework, DemoServer])[1].url;
   const banner = [
@@ -68,6 +87,10 @@ export async function startAll(env: NodeJS.ProcessEnv = process.env): Promise<Ru
     `  model: ${llm.model} (${llm.provider})`,
     '',
     ...apps.map(([name, app]) => `  ${name.padEnd(8)} ${app.url}/`),
+    ...(emulator
+      ? [`  ${'emulator'.padEnd(8)} ${emulator.baseURL} (offline OpenAI emulator)`]
+      : []),
+    ...(notices.length > 0 ? ['', ...notices.map((notice) => `  ${notice}`)] : []),
     '',
     `Open ${url}/ in a browser: every app serves the same page and endpoints.`,
     '',
@@ -82,12 +105,14 @@ export async function startAll(env: NodeJS.ProcessEnv = process.env): Promise<Ru
     `  curl -N --compressed '${url}/api/relay?prompt=Hello'`,
     `  node --import tsx examples/axios-client.ts ${url} 'Hello'`,
     '',
-    'Postman: import docs/postman/ssekit-demo.postman_collection.json and set baseUrl.',
+    `Postman: import ${POSTMAN_COLLECTION} and set baseUrl to ${url}, or run it here:`,
+    `  npx newman run ${POSTMAN_COLLECTION} --env-var baseUrl=${url}`,
   ].join('\n');
   return {
     emulator,
     llm,
     apps,
+    notices,
     banner,
     async close() {
       await Promise.all(apps.map(([, app]) => app.close()));

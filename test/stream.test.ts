@@ -1001,3 +1001,38 @@ describe('collectText', () => {
     expect(pulled).toBe(0);
   });
 });
+
+describe('writer.fail', () => {
+  it('ends a started stream like a thrown error: onError, the signal, the error event, nothing after', async () => {
+    const errors: unknown[] = [];
+    const failure = new Error('refused by a callback API');
+    let signal!: AbortSignal;
+    const { transport, run } = start(
+      (writer) => {
+        signal = writer.signal;
+        void writer.send('a');
+        writer.fail(failure);
+        void writer.send('b'); // after the end: a no-op
+        writer.fail(new Error('second')); // only the first failure counts
+        return new Promise<void>(() => {}); // the handler itself never settles
+      },
+      { done: { data: '[DONE]' }, onError: (error) => errors.push(error) },
+    );
+    await run.done;
+    expect(transport.text).toBe(
+      'data: a\n\nevent: error\ndata: {"error":"Internal Server Error"}\n\n',
+    );
+    expect(errors).toEqual([failure]);
+    expect(signal.reason).toBe(failure);
+  });
+
+  it('before the first frame, rejects ready so the framework answers with an error status', async () => {
+    const failure = new Error('too early');
+    const { transport, run } = start((writer) => {
+      writer.fail(failure);
+    });
+    await expect(run.ready).rejects.toBe(failure);
+    await run.done;
+    expect(transport.log).toEqual([]);
+  });
+});

@@ -102,6 +102,7 @@ describe('writer and sources', () => {
       (this: void, text: string) => Promise<void>
     >();
     expectTypeOf<SseWriter['close']>().toEqualTypeOf<(this: void) => void>();
+    expectTypeOf<SseWriter['fail']>().toEqualTypeOf<(this: void, error: unknown) => void>();
     expectTypeOf<SseWriter['signal']>().toEqualTypeOf<AbortSignal>();
     expectTypeOf<SseWriter['closed']>().toEqualTypeOf<boolean>();
     // A callback API's token handler takes the detached method.

@@ -31,6 +31,7 @@ export function createExpressApp(llm: Llm): express.Express {
   app.use(express.json());
   app.get('/', (_req, res) => void res.type(page.html.type).send(page.html.body));
   app.get('/app.js', (_req, res) => void res.type(page.script.type).send(page.script.body));
+  app.get('/favicon.svg', (_req, res) => void res.type(page.icon.type).send(page.icon.body));
 
   const chat = sse(
     (writer, req) => chatCompletion(llm, promptFrom(req), writer.signal),

@@ -31,6 +31,7 @@ export function createHonoApp(llm: Llm): Hono {
   app.use(compress());
   app.get('/', (c) => c.body(page.html.body, 200, { 'content-type': page.html.type }));
   app.get('/app.js', (c) => c.body(page.script.body, 200, { 'content-type': page.script.type }));
+  app.get('/favicon.svg', (c) => c.body(page.icon.body, 200, { 'content-type': page.icon.type }));
 
   const chat = sse(
     async (writer, c) => chatCompletion(llm, await promptFrom(c), writer.signal),

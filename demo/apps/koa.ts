@@ -37,6 +37,10 @@ export function createKoaApp(llm: Llm): Koa {
     ctx.type = page.script.type;
     ctx.body = page.script.body;
   });
+  router.get('/favicon.svg', (ctx) => {
+    ctx.type = page.icon.type;
+    ctx.body = page.icon.body;
+  });
 
   const chat = sse(
     (writer, ctx) => chatCompletion(llm, promptFrom(ctx), writer.signal),

@@ -1,17 +1,25 @@
 /**
  * The Postman collection (docs/postman/ssekit-demo.postman_collection.json) loads with the
- * `postman-collection` package, covers every demo endpoint and nothing else, and each of its
- * requests, sent with node:http to each running demo app, gets a 200 with the content type the
- * request's own Postman test expects.
+ * `postman-collection` package, covers every demo endpoint and nothing else, and is run with the
+ * real `newman` CLI against each demo app: every request's tests (status, Content-Type and body:
+ * the done event, `[DONE]`, the JSON toggle's document) pass, and the body tests fail against a
+ * server that answers with the right content types but without those bodies.
  */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { Collection, type Item, Property, Variable, VariableList } from 'postman-collection';
+import { fileURLToPath } from 'node:url';
+import { Collection, type Item } from 'postman-collection';
 import { afterEach, describe, expect, it } from 'vitest';
 import { endpoints } from '../../demo/endpoints.js';
 import { frameworks, type Stack, startStack } from './helpers.js';
 
 const file = new URL('../../docs/postman/ssekit-demo.postman_collection.json', import.meta.url);
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const json = JSON.parse(readFileSync(file, 'utf8')) as { info: { schema: string } };
 const collection = new Collection(json as object);
 
@@ -30,35 +38,60 @@ function expectedType(item: Item): string {
   return match[1];
 }
 
-function send(
-  url: string,
-  method: string,
-  headers: Record<string, string>,
-  body: string | undefined,
-): Promise<{ status: number; type: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (part: string) => (text += part));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          type: res.headers['content-type'] ?? '',
-          body: text,
-        }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+/** The tests of every item's Postman test script, by name (`pm.test('name', …)`). */
+function testNames(item: Item): string[] {
+  const script = item.events
+    .all()
+    .filter((event) => event.listen === 'test')
+    .flatMap((event) => event.script.exec ?? [])
+    .join('\n');
+  return [...script.matchAll(/pm\.test\('([^']+)'/g)].map((match) => match[1] as string);
 }
 
+interface NewmanSummary {
+  run: {
+    stats: { requests: { total: number }; assertions: { total: number; failed: number } };
+    failures: Array<{ error: { test?: string; message: string }; source?: { name?: string } }>;
+  };
+}
+
+/** Runs the collection with the installed newman CLI against `baseUrl`; its JSON report. */
+async function newman(baseUrl: string): Promise<NewmanSummary> {
+  const dir = await mkdtemp(join(tmpdir(), 'ssekit-newman-'));
+  const report = join(dir, 'report.json');
+  try {
+    const args = ['run', fileURLToPath(file), '--env-var', `baseUrl=${baseUrl}`];
+    args.push(
+      '--reporters',
+      'json',
+      '--reporter-json-export',
+      report,
+      '--timeout-request',
+      '10000',
+    );
+    // Exits 1 when an assertion fails: the report says which.
+    await new Promise<void>((resolve) => {
+      execFile(join(root, 'node_modules/.bin/newman'), args, { cwd: root }, () => resolve());
+    });
+    return JSON.parse(await readFile(report, 'utf8')) as NewmanSummary;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const failed = (summary: NewmanSummary): string[] =>
+  summary.run.failures.map(
+    (f) => `${f.source?.name ?? '?'}: ${f.error.test ?? ''} (${f.error.message})`,
+  );
+
 let stack: Stack | undefined;
+let impostor: Server | undefined;
 afterEach(async () => {
   await stack?.close();
   stack = undefined;
+  impostor?.closeAllConnections();
+  impostor?.close();
+  impostor = undefined;
 });
 
 describe('the Postman collection', () => {
@@ -107,22 +140,63 @@ describe('the Postman collection', () => {
     }
   });
 
-  describe.each(frameworks)('against the %s demo app', (framework) => {
-    it('every request gets 200 and the content type its Postman test expects', async () => {
-      stack = await startStack(framework);
-      const variables = new VariableList(collection, [
-        new Variable({ key: 'baseUrl', value: stack.demo.url }),
+  it('tests every body, besides status and Content-Type', () => {
+    for (const item of items) {
+      const names = testNames(item);
+      expect(names.slice(0, 2), item.name).toEqual([
+        '200 OK',
+        `Content-Type is ${expectedType(item)}`,
       ]);
-      for (const item of items) {
-        const url = Property.replaceSubstitutions(item.request.url.toString(), variables);
-        const headers = item.request.headers.toObject() as Record<string, string>;
-        const response = await send(url, item.request.method, headers, item.request.body?.raw);
-        expect(response.status, item.name).toBe(200);
-        expect(response.type.startsWith(expectedType(item)), `${item.name}: ${response.type}`).toBe(
-          true,
-        );
-        expect(response.body.length, item.name).toBeGreaterThan(0);
-      }
-    });
+      expect(
+        names.filter((name) => name.startsWith('Body: ')),
+        item.name,
+      ).toHaveLength(1);
+    }
   });
+
+  describe.each(frameworks)('run by newman against the %s demo app', (framework) => {
+    it('passes every test of every request', async () => {
+      stack = await startStack(framework);
+      const summary = await newman(stack.demo.url);
+      expect(failed(summary)).toEqual([]);
+      expect(summary.run.stats.requests.total).toBe(items.length);
+      expect(summary.run.stats.assertions.total).toBe(
+        items.reduce((sum, item) => sum + testNames(item).length, 0),
+      );
+    }, 60_000);
+  });
+
+  it("fails the body tests of a server with the right content types but not the demo's bodies", async () => {
+    // Answers each route with its content type and one token, without done, [DONE] or { response }.
+    impostor = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        const streamOff =
+          url.searchParams.get('stream') === 'false' || body.includes('"stream": false');
+        if (streamOff) {
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"answer":"x"}');
+        } else if (url.pathname === '/api/raw') {
+          res.writeHead(200, { 'content-type': 'text/plain' }).end('x');
+        } else if (url.pathname === '/api/ndjson') {
+          res
+            .writeHead(200, { 'content-type': 'application/x-ndjson' })
+            .end('{"token":"x"}\n{"token":"y"}\n');
+        } else {
+          res.writeHead(200, { 'content-type': 'text/event-stream' }).end('data: x\n\ndata: y\n\n');
+        }
+      });
+    });
+    await new Promise<void>((resolve) => impostor!.listen(0, '127.0.0.1', resolve));
+    const { port } = impostor.address() as AddressInfo;
+    const summary = await newman(`http://127.0.0.1:${port}`);
+    const failures = summary.run.failures.map(
+      (f) => `${f.source?.name ?? '?'}: ${f.error.test ?? ''}`,
+    );
+    const bodyTests = items
+      .filter((item) => !['/api/raw', '/api/ndjson'].includes(item.request.url.getPath()))
+      .map((item) => `${item.name}: ${testNames(item).find((name) => name.startsWith('Body: '))}`);
+    expect(failures.sort()).toEqual(bodyTests.sort());
+  }, 60_000);
 });
