@@ -28,6 +28,8 @@ export interface Contender {
   readonly baseline?: boolean;
   /** Whether this contender can run here (its adapter may not exist yet). */
   available(): boolean;
+  /** Whether it serves `/idle` only (the naive per-framework streams of the idle comparison). */
+  readonly idleOnly?: boolean;
   create(config: ServerConfig, stats: ServerStats): Promise<Server>;
 }
 
@@ -164,6 +166,85 @@ const baseline: Contender = {
           break;
       }
       res.end();
+    }
+    return Promise.resolve(createServer((req, res) => void handle(req, res)));
+  },
+};
+
+/**
+ * The hand-tuned limit (issue 12): plain node:http with pre-built frames, where every frame made in
+ * one tick is joined into one `res.write`, flushed on `setImmediate` or at 64 KiB, honouring
+ * `drain`. What a careful engineer writes by hand for one endpoint; the bar for ssekit's own cost.
+ */
+const RESOLVED = Promise.resolve();
+
+const handTuned: Contender = {
+  name: 'node:http hand-tuned',
+  available: () => true,
+  create(config, stats) {
+    const LIMIT = 64 * 1024;
+    function writer(res: ServerResponse) {
+      let pending = '';
+      let scheduled = false;
+      const flush = (): boolean => {
+        scheduled = false;
+        if (pending === '') return true;
+        const chunk = pending;
+        pending = '';
+        return res.write(chunk);
+      };
+      /** Adds a frame; the promise resolves at once unless the response is full. */
+      return (frame: string): Promise<void> => {
+        pending += frame;
+        if (pending.length >= LIMIT) return flush() ? RESOLVED : drained(res);
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+        return RESOLVED;
+      };
+    }
+    async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+      const url = req.url ?? '/';
+      const which = route(url);
+      if (which === undefined) return notFound(res);
+      res.writeHead(200, HEADERS);
+      res.flushHeaders();
+      const write = writer(res);
+      const end = (): void => {
+        setImmediate(() => res.end());
+      };
+      switch (which) {
+        case 'burst': {
+          const n = param(url, 'n', 1);
+          // The producer awaits each write, as every producer (an SDK stream, a push handler)
+          // awaits its next token: the same shape as the ssekit contenders' producers.
+          for (let i = 0; i < n && !res.destroyed; i++) await write(FRAME);
+          break;
+        }
+        case 'idle': {
+          void write(FRAME);
+          const timer = setInterval(() => void write(':\n\n'), config.heartbeat);
+          res.once('close', () => clearInterval(timer));
+          return;
+        }
+        case 'slow': {
+          const bytes = param(url, 'bytes', 0);
+          for (let sent = 0; sent < bytes; sent += SLOW_DATA.length) {
+            stats.offered += SLOW_DATA.length;
+            await write(SLOW_FRAME);
+            if (res.destroyed) return;
+          }
+          break;
+        }
+        case 'delay':
+        case 'open':
+        case 'source':
+          await sleep(param(url, 'ms', 0));
+          await write(FRAME);
+          break;
+      }
+      end();
     }
     return Promise.resolve(createServer((req, res) => void handle(req, res)));
   },
@@ -434,6 +515,73 @@ const naiveExpress: Contender = {
   },
 };
 
+/**
+ * The naive stream on a framework, for the idle-memory comparison of issue 12 (ssekit's own cost
+ * over what the same framework costs without it): headers, one frame, a heartbeat `setInterval`
+ * with `res.write` on the framework's Node response. Serves `/idle` only.
+ */
+function naiveIdle(res: ServerResponse, heartbeat: number): void {
+  res.writeHead(200, HEADERS);
+  res.flushHeaders();
+  res.write(FRAME);
+  const timer = setInterval(() => res.write(':\n\n'), heartbeat);
+  res.once('close', () => clearInterval(timer));
+}
+
+/** Koa with `ctx.respond = false` and `ctx.res.write`, as Koa's docs show for raw streams. */
+const naiveKoa: Contender = {
+  name: 'koa res.write',
+  idleOnly: true,
+  available: () => true,
+  async create(config) {
+    const { default: Koa } = await import('koa');
+    const app = new Koa();
+    app.on('error', () => {}); // as in ssekit/koa's contender: resets are not the measurement
+    app.use((ctx, next) => {
+      if (route(ctx.url) !== 'idle') return next();
+      ctx.respond = false;
+      naiveIdle(ctx.res, config.heartbeat);
+      return Promise.resolve();
+    });
+    return createServer(app.callback());
+  },
+};
+
+/** Hono on @hono/node-server writing to `c.env.outgoing`, the Node response, by hand. */
+const naiveHono: Contender = {
+  name: 'hono outgoing.write',
+  idleOnly: true,
+  available: () => true,
+  async create(config) {
+    const { Hono } = await import('hono');
+    const { createAdaptorServer } = await import('@hono/node-server');
+    const { RESPONSE_ALREADY_SENT } = await import('@hono/node-server/utils/response');
+    const app = new Hono<{ Bindings: { outgoing: ServerResponse } }>();
+    app.get('/idle', (c) => {
+      naiveIdle(c.env.outgoing, config.heartbeat);
+      return RESPONSE_ALREADY_SENT;
+    });
+    return createAdaptorServer({ fetch: app.fetch }) as Server;
+  },
+};
+
+/** Fastify with `reply.hijack()` and `reply.raw.write`, as Fastify's docs show for raw streams. */
+const naiveFastify: Contender = {
+  name: 'fastify raw.write',
+  idleOnly: true,
+  available: () => true,
+  async create(config) {
+    const { default: Fastify } = await import('fastify');
+    const app = Fastify();
+    app.get('/idle', (_request, reply) => {
+      reply.hijack();
+      naiveIdle(reply.raw, config.heartbeat);
+    });
+    await app.ready();
+    return app.server;
+  },
+};
+
 /** The Fastify adapter (`ssekit/fastify`) on Fastify 5, with Fastify's defaults (no logger). */
 const ssekitFastify: Contender = {
   name: 'ssekit/fastify',
@@ -530,6 +678,7 @@ const fastifySseV2: Contender = {
 /** Every contender, in the order they run and are listed. */
 export const contenders: readonly Contender[] = [
   baseline,
+  handTuned,
   ssekitNode,
   ssekitExpress,
   ssekitKoa,
@@ -539,4 +688,7 @@ export const contenders: readonly Contender[] = [
   honoStreamSse,
   fastifySseV2,
   naiveExpress,
+  naiveKoa,
+  naiveHono,
+  naiveFastify,
 ];

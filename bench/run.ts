@@ -84,6 +84,7 @@ const before = option('before');
 interface Entry {
   readonly name: string;
   readonly baseline: boolean;
+  readonly idleOnly: boolean;
   readonly serverName: string;
   readonly script: string;
 }
@@ -256,6 +257,7 @@ const contenders: Entry[] = allContenders
     const entry = {
       name: contender.name,
       baseline: contender.baseline === true,
+      idleOnly: contender.idleOnly === true,
       serverName: contender.name,
       script: serverScript,
     };
@@ -263,6 +265,9 @@ const contenders: Entry[] = allContenders
     const old = join(compiledBefore, 'bench/server.js');
     return [entry, { ...entry, name: `${contender.name} (before)`, script: old }];
   });
+
+/** The contenders that stream (all but the idle-only naive ones): throughput, latency, slow. */
+const streamers = contenders.filter((contender) => !contender.idleOnly);
 
 interface Server {
   contender: Entry;
@@ -447,7 +452,7 @@ interface BurstResult {
 }
 
 async function throughputAndLatency(): Promise<void> {
-  const servers = await startServers(contenders);
+  const servers = await startServers(streamers);
   const client = await startClient();
   try {
     const burst = async (server: Server, conns: number, n: number): Promise<BurstResult> => {
@@ -554,7 +559,7 @@ function throughputTables(
   for (const run of runs) {
     const baseRate = samples.median(`${run.key}/${base}/rate`);
     const baseCpu = samples.median(`${run.key}/${base}/cpu`);
-    const rows = contenders.map((contender) => {
+    const rows = streamers.map((contender) => {
       const name = contender.name;
       const failure = samples.failure(`${run.key}/${name}`);
       const rates = samples.get(`${run.key}/${name}/rate`);
@@ -598,7 +603,7 @@ function throughputTables(
     const cpuOfName = (name: string): number => samples.median(`${run.key}/${name}/cpu`) / baseCpu;
     const where = `${String(run.conns)} conn`;
     for (const name of ['ssekit/node', 'ssekit/express', 'ssekit/fastify']) {
-      if (!contenders.some((c) => c.name === name)) continue;
+      if (!streamers.some((c) => c.name === name)) continue;
       check(`${name} events/s ≥ 0.9× baseline (${where})`, rateOf(name), 0.9, true, fixed(2, '×'));
       check(
         `${name} CPU/event ≤ 1.15× baseline (${where})`,
@@ -608,7 +613,7 @@ function throughputTables(
         fixed(2, '×'),
       );
     }
-    if (contenders.some((c) => c.name === 'ssekit/koa')) {
+    if (streamers.some((c) => c.name === 'ssekit/koa')) {
       check(
         `ssekit/koa events/s ≥ 0.8× baseline (${where})`,
         rateOf('ssekit/koa'),
@@ -617,7 +622,7 @@ function throughputTables(
         fixed(2, '×'),
       );
     }
-    if (contenders.some((c) => c.name === 'ssekit/hono')) {
+    if (streamers.some((c) => c.name === 'ssekit/hono')) {
       const hono = samples.median(`${run.key}/hono streamSSE/rate`);
       check(
         `ssekit/hono events/s ≥ 2× hono streamSSE (${where})`,
@@ -639,7 +644,7 @@ function latencyTable(samples: Samples): void {
   const base = baselineName();
   const baseHeaders = samples.median(`latency/${base}/headers`);
   const baseEvent = samples.median(`latency/${base}/event`);
-  const names = contenders.flatMap((contender) =>
+  const names = streamers.flatMap((contender) =>
     contender.name.startsWith('ssekit')
       ? [contender.name, contender.name + OPEN, contender.name + SOURCE]
       : [contender.name],
@@ -678,7 +683,7 @@ function latencyTable(samples: Samples): void {
         rows,
       ),
   );
-  for (const contender of contenders) {
+  for (const contender of streamers) {
     if (!contender.name.startsWith('ssekit')) continue;
     for (const [suffix, label] of [
       [SOURCE, 'handler returns a source'],
@@ -861,7 +866,7 @@ async function slowScenario(): Promise<void> {
   const tickMs = 250;
   for (let rep = 0; rep < settings.repetitions; rep++) {
     log(`slow consumer rep ${String(rep + 1)}`);
-    const servers = await startServers(contenders);
+    const servers = await startServers(streamers);
     const client = await startClient();
     try {
       const before = await Promise.all(
@@ -899,7 +904,7 @@ async function slowScenario(): Promise<void> {
       await stopAll([client, ...servers.map((server) => server.child)]);
     }
   }
-  const rows = contenders.map((contender) => {
+  const rows = streamers.map((contender) => {
     const key = `slow/${contender.name}`;
     return [
       contender.name,
@@ -916,7 +921,7 @@ async function slowScenario(): Promise<void> {
       'fill).\n\n' +
       table(['contender', 'RSS growth MB', 'min–max', 'offered MB', 'client read KB'], rows),
   );
-  for (const contender of contenders) {
+  for (const contender of streamers) {
     if (!contender.name.startsWith('ssekit')) continue;
     check(
       `${contender.name} slow-consumer RSS growth ≤ 5 MB`,

@@ -38,6 +38,26 @@ function isGone(res: NodeResponse): boolean {
   return res.destroyed || (res as Http2ServerResponse).stream?.destroyed === true;
 }
 
+/**
+ * `Date.now()`, read once per turn of the event loop and shared by every stream: it expires on
+ * `process.nextTick`, which runs only once the turn's microtasks (a producer's awaited sends) are
+ * done. One clock read per burst instead of one per frame (bench/RESULTS.md, issue 12); a frame
+ * stamped early by a long turn can only make its heartbeat come early, never late.
+ */
+let clock = 0;
+let clockFresh = false;
+function expireClock(): void {
+  clockFresh = false;
+}
+function turnNow(): number {
+  if (!clockFresh) {
+    clock = Date.now();
+    clockFresh = true;
+    process.nextTick(expireClock);
+  }
+  return clock;
+}
+
 function isHttp1(res: NodeResponse): boolean {
   return (res.req as IncomingMessage | Http2ServerRequest | undefined)?.httpVersionMajor !== 2;
 }
@@ -88,10 +108,15 @@ export function streamToResponse<T>(
   const http1 = isHttp1(res);
   let pending = '';
   let scheduled = false;
+  // Frames are held until a high-water mark's worth is here (or the tick ends), then go as one
+  // write: the response then holds at most one more, and says `false` when full, so the engine
+  // waits for `drain`. Read once, not two getters per frame (bench/RESULTS.md, issue 12).
+  let room = 0;
+  const out = res as ServerResponse;
   const flush = (): boolean => {
     const chunk = pending;
     pending = '';
-    return chunk === '' || (res as ServerResponse).write(chunk);
+    return chunk === '' || out.write(chunk);
   };
   const flushLater = (): void => {
     scheduled = false;
@@ -117,16 +142,15 @@ export function streamToResponse<T>(
       }
       res.statusCode = 200;
       // HTTP/2's writeHead sends the headers itself; HTTP/1 needs the flush.
-      if (http1) (res as ServerResponse).flushHeaders();
-      else (res as Http2ServerResponse).writeHead(200);
+      if (http1) {
+        out.flushHeaders();
+        room = out.writableHighWaterMark;
+      } else (res as Http2ServerResponse).writeHead(200);
     },
     write(chunk) {
       if (!http1) return (res as Http2ServerResponse).write(chunk);
       pending += chunk;
-      const out = res as ServerResponse;
-      // Full once what is held here and in the response reaches its high-water mark: then the
-      // frames go now, and `false` from the response makes the engine wait for `drain`.
-      if (pending.length + out.writableLength < out.writableHighWaterMark) {
+      if (pending.length < room) {
         if (!scheduled) {
           scheduled = true;
           process.nextTick(flushLater);
@@ -137,6 +161,7 @@ export function streamToResponse<T>(
     },
     waitForDrain: () => new Promise<void>((resolve) => (wake = resolve)),
     gone: () => isGone(res),
+    now: turnNow,
     close() {
       if (finishing) return;
       finishing = true;

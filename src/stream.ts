@@ -28,6 +28,13 @@ export interface SseTransport {
   /** Ends the response. May be called after the client is gone; must not throw. */
   close(): void;
   /**
+   * The current time in milliseconds, read for heartbeats on every frame. A transport that knows
+   * its runtime's turns can cache it per turn (the Node transport does): a timer never fires
+   * within the turn that wrote a frame, so a stamp taken at the turn's first frame is as good.
+   * @defaultValue `Date.now`
+   */
+  now?(): number;
+  /**
    * Whether the client has already gone (it left while an async middleware ran): checked once,
    * before the producer starts. When it says so, the stream aborts at once and writes nothing.
    * @defaultValue never gone
@@ -207,7 +214,7 @@ class Stream<T> implements StreamRun {
       const { openingFrame, heartbeat } = this.config;
       if (openingFrame !== undefined) void this.write(openingFrame);
       if (heartbeat !== 0) {
-        this.lastFrameAt = Date.now();
+        this.lastFrameAt = this.clock();
         this.armHeartbeat(heartbeat);
       }
     }
@@ -268,9 +275,15 @@ class Stream<T> implements StreamRun {
     return frame === undefined ? RESOLVED : this.write(frame);
   }
 
+  /** The time for heartbeats: the transport's (cached per turn on Node), else `Date.now()`. */
+  clock(): number {
+    const { transport } = this;
+    return transport.now === undefined ? Date.now() : transport.now();
+  }
+
   /** Writes or queues one encoded frame; the promise resolves when the transport has room. */
   write(frame: string): Promise<void> {
-    if (this.config.heartbeat !== 0) this.lastFrameAt = Date.now();
+    if (this.config.heartbeat !== 0) this.lastFrameAt = this.clock();
     if (!this.committed) this.commit();
     if (this.writable) {
       if (this.transport.write(frame)) return RESOLVED;
@@ -341,7 +354,7 @@ class Stream<T> implements StreamRun {
     this.timer = undefined;
     if (this.closing) return;
     const { heartbeat } = this.config;
-    const silence = Date.now() - this.lastFrameAt;
+    const silence = this.clock() - this.lastFrameAt;
     if (silence < heartbeat) return this.armHeartbeat(heartbeat - silence);
     if (this.writable) void this.write(this.config.heartbeatFrame as string);
     this.armHeartbeat(heartbeat);
