@@ -204,6 +204,51 @@ describe('the request logger, onResponse and onRequestAbort', () => {
   });
 });
 
+describe('closing the app', () => {
+  it("by Fastify's default, app.close() lets open streams run to their end", async () => {
+    const app = Fastify();
+    const release = deferred();
+    app.get(
+      '/stream',
+      sse(async (writer) => {
+        await writer.send('one');
+        await release.promise;
+        await writer.send('two');
+      }),
+    );
+    const url = await listen(app);
+    const { res } = await rawRequest(`${url}/stream`);
+    const reader = new EventReader(res);
+    await reader.waitFor(1);
+    const closing = app.close();
+    release.resolve();
+    await reader.ended;
+    // Sent after close() was called: the connection was not cut.
+    expect(reader.events.map((event) => event.data)).toEqual(['one', 'two']);
+    await closing;
+  });
+
+  it('with forceCloseConnections: true, app.close() ends open streams and aborts their writers', async () => {
+    const app = await build({ forceCloseConnections: true });
+    const aborted = deferred<unknown>();
+    app.get(
+      '/endless',
+      sse(async (writer) => {
+        await writer.send('one');
+        await new Promise((resolve) => writer.signal.addEventListener('abort', resolve));
+        aborted.resolve(writer.signal.reason);
+      }),
+    );
+    const url = await listen(app);
+    const { res } = await rawRequest(`${url}/endless`);
+    const reader = new EventReader(res);
+    await reader.waitFor(1);
+    await app.close();
+    expect(await aborted.promise).toMatchObject({ code: 'CLIENT_GONE' });
+    await reader.ended;
+  });
+});
+
 describe('errors', () => {
   it('sends a failure before the first frame to setErrorHandler and onError hooks', async () => {
     const app = await build();
