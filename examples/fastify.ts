@@ -56,9 +56,8 @@ export async function buildApp(options: FastifyServerOptions = {}): Promise<Fast
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode ?? 500;
     if (status >= 500) request.log.error(error);
-    return reply
-      .code(status)
-      .send({ error: status < 500 ? error.message : 'Internal Server Error' });
+    const message = status < 500 ? error.message : 'Internal Server Error';
+    return reply.code(status).send({ error: message });
   });
   return app;
 }
