@@ -4,8 +4,8 @@
  * `reply.raw` and the reply is hijacked once the stream has started, so `onSend` hooks
  * (`@fastify/compress`, `@fastify/etag`) never see a body to buffer, hash or replace with a 304,
  * while `onRequest`/`preHandler` hooks, the request logger and `onResponse` (when the stream
- * ends) still run. The same names and options as `ssekit/express`, `ssekit/koa` and
- * `ssekit/hono`.
+ * ends; a client abort runs `onRequestAbort` instead) still run. HTTP/1.1 and HTTP/2 instances
+ * alike. The same names and options as `ssekit/express`, `ssekit/koa` and `ssekit/hono`.
  * @module ssekit/fastify
  */
 import type {
@@ -27,14 +27,36 @@ import {
 } from '../src/index.js';
 import { isClientGone, type NodeResponse, startResponse } from '../src/node.js';
 
-/** The request of a route with generics `G` on a Fastify server `S` (HTTP/1.1 or HTTP/2). */
-export type Request<
+/**
+ * The request of a route with generics `G` on a Fastify server `S` (HTTP/1.1 or HTTP/2): what
+ * {@link sse} handlers and the `json` toggle's rule receive.
+ *
+ * @example Typing a toggle rule outside the route
+ * ```ts
+ * import type { RouteRequest } from 'ssekit/fastify';
+ *
+ * const wantsStream = (request: RouteRequest<{ Querystring: { mode?: string } }>) =>
+ *   request.query.mode !== 'json';
+ * ```
+ */
+export type RouteRequest<
   G extends RouteGenericInterface = RouteGenericInterface,
   S extends RawServerBase = RawServerDefault,
 > = FastifyRequest<G, S, RawRequestDefaultExpression<S>>;
 
-/** The reply of a route with generics `G` on a Fastify server `S` (HTTP/1.1 or HTTP/2). */
-export type Reply<
+/**
+ * The reply of a route with generics `G` on a Fastify server `S` (HTTP/1.1 or HTTP/2): what
+ * {@link sendSse} takes.
+ *
+ * @example A helper that streams on any route's reply
+ * ```ts
+ * import { type RouteReply, sendSse } from 'ssekit/fastify';
+ *
+ * const streamTokens = (reply: RouteReply, tokens: AsyncIterable<string>) =>
+ *   sendSse(reply, tokens, { done: { data: '[DONE]' } });
+ * ```
+ */
+export type RouteReply<
   G extends RouteGenericInterface = RouteGenericInterface,
   S extends RawServerBase = RawServerDefault,
 > = FastifyReply<G, S, RawRequestDefaultExpression<S>, RawReplyDefaultExpression<S>>;
@@ -76,7 +98,8 @@ async function respond<T, R>(
     for (const name of adopted) res.removeHeader(name);
     throw error; // to Fastify's error handler
   }
-  // Fastify must not send too: no reply.send() when the handler resolves, no onSend hooks.
+  // Fastify must not send too (no reply.send() when the handler resolves, no onSend hooks), and
+  // its handlerTimeout no longer applies: the stream lasts until it ends or the client leaves.
   reply.hijack();
   await started.done;
 }
@@ -93,12 +116,13 @@ async function respond<T, R>(
  * import { sse } from 'ssekit/fastify';
  *
  * const app = Fastify({ logger: true });
- * app.post(
+ * app.post<{ Body: { prompt: string } }>(
  *   '/chat',
  *   sse(
  *     async (writer, request) => {
- *       const { prompt } = request.body as { prompt: string };
- *       for await (const token of llm(prompt, { signal: writer.signal })) await writer.send(token);
+ *       // `request.body` is typed by the route's generics.
+ *       const tokens = llm(request.body.prompt, { signal: writer.signal });
+ *       for await (const token of tokens) await writer.send(token);
  *     },
  *     { done: { data: '[DONE]' }, json: true },
  *   ),
@@ -110,10 +134,10 @@ export function sse<
   G extends RouteGenericInterface = RouteGenericInterface,
   S extends RawServerBase = RawServerDefault,
 >(
-  handler: Handler<T, [Request<G, S>, Reply<G, S>]>,
-  options: SseOptions<T, Request<G, S>> = {},
-): (request: Request<G, S>, reply: Reply<G, S>) => Promise<void> {
-  const endpoint = resolveEndpoint<T, Request<G, S>>(options, byBodyOrQuery);
+  handler: Handler<T, [RouteRequest<G, S>, RouteReply<G, S>]>,
+  options: SseOptions<T, RouteRequest<G, S>> = {},
+): (request: RouteRequest<G, S>, reply: RouteReply<G, S>) => Promise<void> {
+  const endpoint = resolveEndpoint<T, RouteRequest<G, S>>(options, byBodyOrQuery);
   return function sseHandler(request, reply) {
     return respond(request, reply, (writer) => handler(writer, request, reply), endpoint);
   };
@@ -139,10 +163,10 @@ export function sendSse<
   G extends RouteGenericInterface = RouteGenericInterface,
   S extends RawServerBase = RawServerDefault,
 >(
-  reply: Reply<G, S>,
+  reply: RouteReply<G, S>,
   producer: Producer<T>,
-  options: SseOptions<T, Request<G, S>> = {},
+  options: SseOptions<T, RouteRequest<G, S>> = {},
 ): Promise<void> {
-  const endpoint = resolveEndpoint<T, Request<G, S>>(options, byBodyOrQuery);
+  const endpoint = resolveEndpoint<T, RouteRequest<G, S>>(options, byBodyOrQuery);
   return respond(reply.request, reply, producer, endpoint);
 }

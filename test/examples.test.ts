@@ -187,3 +187,71 @@ describe('examples/relay.ts', () => {
     expect(await llm.requests[0]?.ended).toBe('aborted');
   });
 });
+
+describe('examples/fastify.ts', () => {
+  async function startFastify(options?: {
+    logger: { stream: { write(line: string): void } };
+  }): Promise<string> {
+    const { start } = await import('../examples/fastify.js');
+    const app = await start(0, options);
+    closeAfterEach(() => app.close());
+    return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  }
+
+  it('streams the tokens of POST /chat, then event: done, with the hook header and uncompressed', async () => {
+    const url = await startFastify();
+    const response = await post(`${url}/chat`, { prompt: 'Hi' });
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    expect(response.headers.get('content-encoding')).toBeNull();
+    expect(response.headers.get('x-request-id')).toMatch(/^req-/);
+    const received = await allEvents(response);
+    expect(received.map((event) => [event.event, event.data])).toEqual([
+      [undefined, 'You'],
+      [undefined, ' asked'],
+      [undefined, ':'],
+      [undefined, ' Hi'],
+      ['done', ''],
+    ]);
+  });
+
+  it('answers one JSON document when the body says "stream": false', async () => {
+    const url = await startFastify();
+    const response = await post(`${url}/chat`, { prompt: 'Hi', stream: false });
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(await response.json()).toEqual({ response: 'You asked: Hi' });
+  });
+
+  it('streams GET /events (the inline form) to an EventSource', async () => {
+    const url = await startFastify();
+    expect(text(await listen(`${url}/events?prompt=Yo`))).toBe('You asked: Yo');
+  });
+
+  it("answers a request the model refuses with the error handler's 400, not a stream", async () => {
+    const url = await startFastify();
+    for (const response of [
+      await post(`${url}/chat`, { prompt: '' }),
+      await fetch(`${url}/events`),
+    ]) {
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ error: '`prompt` is empty' });
+    }
+  });
+
+  it("shows the request in Fastify's log, completed once the stream has ended", async () => {
+    const lines: { msg?: string; reqId?: string; res?: { statusCode?: number } }[] = [];
+    const stream = { write: (line: string) => void lines.push(JSON.parse(line) as never) };
+    const url = await startFastify({ logger: { stream } });
+    expect(text(await listen(`${url}/events?prompt=log`))).toBe('You asked: log');
+    const messages = (): (string | undefined)[] => lines.map((line) => line.msg);
+    for (let i = 0; i < 100 && !messages().includes('request completed'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const [incoming, streaming, completed] = [
+      'incoming request',
+      'streaming an answer',
+      'request completed',
+    ].map((msg) => lines.find((line) => line.msg === msg));
+    expect(streaming?.reqId).toBe(incoming?.reqId);
+    expect(completed).toMatchObject({ reqId: incoming?.reqId, res: { statusCode: 200 } });
+  });
+});

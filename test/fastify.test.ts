@@ -88,20 +88,30 @@ describe('hooks and headers', () => {
     json.res.resume();
   });
 
-  it('skips onSend hooks: the frames are written past them', async () => {
+  it('skips preSerialization and onSend hooks: the frames are written past them', async () => {
     const app = await build();
     let onSend = 0;
-    app.addHook('onSend', async () => void onSend++);
+    let preSerialization = 0;
+    app.addHook('onSend', async (_request, reply) => {
+      onSend++;
+      reply.header('x-on-send', 'set');
+    });
+    app.addHook('preSerialization', async () => void preSerialization++);
     app.get(
       '/stream',
       sse(() => ['x']),
     );
-    app.get('/text', async () => 'plain');
+    app.get('/object', async () => ({ plain: true }));
     const url = await listen(app);
-    expect(await readAll((await rawRequest(`${url}/stream`)).res)).toBe('data: x\n\n');
-    expect(onSend).toBe(0);
-    await readAll((await rawRequest(`${url}/text`)).res);
-    expect(onSend).toBe(1);
+    const stream = await rawRequest(`${url}/stream`);
+    expect(await readAll(stream.res)).toBe('data: x\n\n');
+    expect([onSend, preSerialization]).toEqual([0, 0]);
+    // So what an onSend hook would set is not on a stream (a documented limit).
+    expect(stream.res.headers).not.toHaveProperty('x-on-send');
+    const object = await rawRequest(`${url}/object`);
+    await readAll(object.res);
+    expect([onSend, preSerialization]).toEqual([1, 1]);
+    expect(object.res.headers['x-on-send']).toBe('set');
   });
 });
 
@@ -174,7 +184,8 @@ describe('the request logger, onResponse and onRequestAbort', () => {
   });
 
   it('on a client abort, aborts the writer and runs onRequestAbort, but not onResponse', async () => {
-    const app = await build();
+    const { lines, stream } = logLines();
+    const app = await build({ logger: { level: 'info', stream } });
     const events: string[] = [];
     app.addHook('onResponse', async (request) => void events.push(`onResponse ${request.url}`));
     app.addHook('onRequestAbort', async (request) => void events.push(`abort ${request.url}`));
@@ -201,6 +212,56 @@ describe('the request logger, onResponse and onRequestAbort', () => {
     await readAll((await rawRequest(`${url}/short`)).res);
     await until(() => events.includes('onResponse /short'), 'onResponse of /short');
     expect(events).toEqual(['abort /endless', 'onResponse /short']);
+    // Nor does the logger's completion line, which Fastify writes from the same place.
+    const completed = (): typeof lines => lines.filter((line) => line.msg === 'request completed');
+    await until(() => completed().length === 1, 'the completion line of /short');
+    const endless = lines.find((line) => line.msg === 'incoming request')?.reqId;
+    expect(completed().map((line) => line.reqId)).not.toContain(endless);
+  });
+});
+
+describe('closing the app', () => {
+  it("by Fastify's default, app.close() lets open streams run to their end", async () => {
+    const app = Fastify();
+    const release = deferred();
+    app.get(
+      '/stream',
+      sse(async (writer) => {
+        await writer.send('one');
+        await release.promise;
+        await writer.send('two');
+      }),
+    );
+    const url = await listen(app);
+    const { res } = await rawRequest(`${url}/stream`);
+    const reader = new EventReader(res);
+    await reader.waitFor(1);
+    const closing = app.close();
+    release.resolve();
+    await reader.ended;
+    // Sent after close() was called: the connection was not cut.
+    expect(reader.events.map((event) => event.data)).toEqual(['one', 'two']);
+    await closing;
+  });
+
+  it('with forceCloseConnections: true, app.close() ends open streams and aborts their writers', async () => {
+    const app = await build({ forceCloseConnections: true });
+    const aborted = deferred<unknown>();
+    app.get(
+      '/endless',
+      sse(async (writer) => {
+        await writer.send('one');
+        await new Promise((resolve) => writer.signal.addEventListener('abort', resolve));
+        aborted.resolve(writer.signal.reason);
+      }),
+    );
+    const url = await listen(app);
+    const { res } = await rawRequest(`${url}/endless`);
+    const reader = new EventReader(res);
+    await reader.waitFor(1);
+    await app.close();
+    expect(await aborted.promise).toMatchObject({ code: 'CLIENT_GONE' });
+    await reader.ended;
   });
 });
 
