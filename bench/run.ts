@@ -868,6 +868,7 @@ function idleTables(samples: Samples): void {
           rows,
         ),
     );
+    idlePairs(samples, size);
     for (const contender of contenders) {
       if (!contender.name.startsWith('ssekit')) continue;
       check(
@@ -879,6 +880,43 @@ function idleTables(samples: Samples): void {
       );
     }
   }
+}
+
+/** Each ssekit adapter beside the naive stream on the same framework (issue 12, item 5). */
+const NAIVE: Record<string, string> = {
+  'ssekit/node': 'node:http baseline',
+  'ssekit/express': 'express res.write',
+  'ssekit/koa': 'koa res.write',
+  'ssekit/hono': 'hono outgoing.write',
+  'ssekit/fastify': 'fastify raw.write',
+};
+
+/** ssekit's own cost per idle stream: its RSS and heap per connection less the naive one's. */
+function idlePairs(samples: Samples, size: number): void {
+  const rows: string[][] = [];
+  for (const [name, naive] of Object.entries(NAIVE)) {
+    if (!contenders.some((c) => c.name === name) || !contenders.some((c) => c.name === naive))
+      continue;
+    const of = (who: string, what: string): number =>
+      samples.median(`${String(size)}/${who}/${what}`);
+    const rss = of(name, 'rss') - of(naive, 'rss');
+    const heap = of(name, 'heap') - of(naive, 'heap');
+    rows.push([name, naive, fixed(2)(rss), fixed(2)(heap)]);
+    const where = `${size.toLocaleString('en')} conns`;
+    check(`${name} idle RSS over ${naive} ≤ 2 KB (${where})`, rss, 2, false, fixed(2, ' KB'));
+    check(`${name} idle heap over ${naive} ≤ 2 KB (${where})`, heap, 2, false, fixed(2, ' KB'));
+  }
+  if (rows.length === 0) return;
+  sections.push(
+    `## Idle: ssekit's own cost per stream, ${size.toLocaleString('en')} open connections\n\n` +
+      'Median RSS and heap per connection of each ssekit adapter less those of the naive stream ' +
+      '(headers, one frame, a heartbeat `setInterval` with `res.write`) on the same framework, ' +
+      'measured in the same windows (KB; negative: ssekit costs less).\n\n' +
+      table(
+        ['ssekit', 'naive, same framework', 'RSS KB/conn over naive', 'heap KB/conn over naive'],
+        rows,
+      ),
+  );
 }
 
 async function slowScenario(): Promise<void> {
