@@ -136,10 +136,12 @@ const ALREADY_SENT = 'x-hono-already-sent';
  * Hands the Node response the headers of the response the middleware chain ended with: what
  * middleware set before the handler and after `await next()`. Throws if the chain ended with
  * another response (`app.onError` answered): node-server sends that one instead of the stream.
+ * An app whose only handler is this one has no chain: Hono (v4.13) hands node-server the
+ * handler's response as it is, without setting `c.res` or `c.finalized`.
  */
 function adoptHeaders(c: Context, res: NodeResponse): void {
   const { headers } = c.res;
-  if (headers.get(ALREADY_SENT) === null) {
+  if (c.finalized && headers.get(ALREADY_SENT) === null) {
     throw new SseError('CLIENT_GONE', 'the middleware chain answered with another response');
   }
   for (const [name, value] of headers) {
