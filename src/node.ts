@@ -62,8 +62,9 @@ export interface NodeStreamOptions {
 
 /**
  * Starts streaming a producer on a Node response: the transport plus the abort wiring. The
- * response is committed (status 200, streaming headers, flushed at once) when the producer starts;
- * `run.ready` rejects, with nothing written, if the producer fails before that.
+ * response is committed (status 200, streaming headers, flushed at once) when the producer starts,
+ * or, with {@link NodeStreamOptions.hold | hold}, once that has resolved; `run.ready` rejects,
+ * with nothing written, if the producer fails before it starts.
  *
  * Client disconnects are read from the response's `close` event, not the request's: on a parsed
  * POST the request's `close` fires as soon as its body has been read.
@@ -236,9 +237,12 @@ export async function sendSse<T>(
 /**
  * Answers one request on a Node response the way an endpoint says: a stream, or, when the
  * endpoint's stream toggle says the client wants no stream, one JSON document. Resolves once the
- * response is committed, with a promise for its end; rejects, with nothing written, if the
- * producer failed first (or the client left first: an {@link SseError} `CLIENT_GONE`), so the
- * framework can answer with its error status. The one place the Node adapters share.
+ * producer has started (or the document is sent), with a promise for the response's end; rejects,
+ * with nothing written, if the producer failed first (or the client left first: an
+ * {@link SseError} `CLIENT_GONE`), so the framework can answer with its error status. A stream
+ * commits a turn of the event loop later (or when `options.hold` resolves), once the framework's
+ * middleware has returned, so the headers that middleware sets after `next()` are on it. The one
+ * place the Node adapters share.
  *
  * @example The heart of an adapter for another Node framework
  * ```ts
