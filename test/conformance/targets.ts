@@ -27,7 +27,11 @@ import Fastify, {
 } from 'fastify';
 import { Hono } from 'hono';
 import { compress } from 'hono/compress';
+import { cors } from 'hono/cors';
 import { etag } from 'hono/etag';
+import { logger } from 'hono/logger';
+import { secureHeaders } from 'hono/secure-headers';
+import { timing } from 'hono/timing';
 import Koa from 'koa';
 import Koa2 from 'koa2';
 import koaCompress from 'koa-compress';
@@ -74,11 +78,23 @@ export interface Target {
   errorMarker: boolean;
   /** Whether the framework runs on Node's HTTP/2 server (Express's request objects do not). */
   http2: boolean;
+  /**
+   * Whether the app sets a header after the route ran (`AFTER_HEADER`): middleware after `next()`.
+   * Fastify has no such middleware: its `onSend` hooks never run for a hijacked stream.
+   */
+  afterNext: boolean;
   start(endpoints: EndpointSpec[], http2?: boolean): Promise<Running>;
 }
 
 /** A header an upstream middleware sets, as CORS does; the stream must keep it. */
 export const UPSTREAM_HEADER = 'x-upstream';
+
+/**
+ * A header an upstream middleware sets once the rest of the chain has returned (after
+ * `await next()`, as `secureHeaders()`, `timing()` and koa-response-time do); the stream must keep
+ * it too.
+ */
+export const AFTER_HEADER = 'x-after-next';
 
 async function listen(server: Server | Http2Server, frameworkErrors: unknown[]): Promise<Running> {
   const sessions = new Set<ServerHttp2Session>();
@@ -115,6 +131,7 @@ function expressTarget(name: string, factory: typeof express): Target {
     errorStatus: 503,
     errorMarker: true,
     http2: false,
+    afterNext: true,
     start(endpoints) {
       const frameworkErrors: unknown[] = [];
       const app = factory();
@@ -123,6 +140,11 @@ function expressTarget(name: string, factory: typeof express): Target {
       app.use((_req, res, next) => {
         res.setHeader(UPSTREAM_HEADER, 'kept');
         next();
+      });
+      // Express's "after next()": the route's handler has run synchronously.
+      app.use((_req, res, next) => {
+        next();
+        if (!res.headersSent) res.setHeader(AFTER_HEADER, 'kept');
       });
       for (const { method, path, produce, options, before } of endpoints) {
         app[method](
@@ -164,6 +186,7 @@ function koaTarget(name: string, Framework: typeof Koa): Target {
     errorStatus: 503,
     errorMarker: true,
     http2: true,
+    afterNext: true,
     start(endpoints, http2 = false) {
       const frameworkErrors: unknown[] = [];
       const app = new Framework();
@@ -185,6 +208,10 @@ function koaTarget(name: string, Framework: typeof Koa): Target {
       app.use(async (ctx, next) => {
         ctx.set(UPSTREAM_HEADER, 'kept');
         await next();
+      });
+      app.use(async (ctx, next) => {
+        await next();
+        ctx.set(AFTER_HEADER, 'kept');
       });
       const router = new Router();
       for (const { method, path, produce, options, before } of endpoints) {
@@ -217,14 +244,23 @@ const honoTarget: Target = {
   errorStatus: 503,
   errorMarker: true,
   http2: true,
+  afterNext: true,
   start(endpoints, http2 = false) {
     const frameworkErrors: unknown[] = [];
     const app = new Hono();
+    app.use(logger(() => {})); // what it prints is not under test, that it holds nothing back is
     app.use(etag());
     app.use(compress({ threshold: 0 }));
+    app.use(secureHeaders());
+    app.use(timing());
+    app.use(cors());
     app.use(async (c, next) => {
       c.header(UPSTREAM_HEADER, 'kept');
       await next();
+    });
+    app.use(async (c, next) => {
+      await next();
+      c.header(AFTER_HEADER, 'kept');
     });
     for (const { method, path, produce, options, before } of endpoints) {
       app[method](
@@ -261,6 +297,7 @@ const nodeTarget: Target = {
   errorStatus: 500,
   errorMarker: false,
   http2: true,
+  afterNext: true,
   start(endpoints, http2 = false) {
     const routes = new Map(
       endpoints.map(({ method, path, produce, options, before }) => {
@@ -283,6 +320,7 @@ const nodeTarget: Target = {
       if (!route) return void res.writeHead(404).end();
       res.setHeader(UPSTREAM_HEADER, 'kept');
       route(req, res);
+      if (!res.headersSent) res.setHeader(AFTER_HEADER, 'kept');
     };
     const server = http2
       ? createHttp2Server(listener as unknown as Parameters<typeof createHttp2Server>[0])
@@ -310,6 +348,7 @@ function fastifyTarget(): Target {
     errorStatus: 503,
     errorMarker: true,
     http2: true,
+    afterNext: false,
     async start(endpoints, http2 = false) {
       const frameworkErrors: unknown[] = [];
       const app = http2
