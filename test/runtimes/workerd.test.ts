@@ -1,0 +1,94 @@
+/**
+ * ssekit on the Workers runtime (`workerd`, the binary miniflare and wrangler run): the fetch app
+ * of fixtures/app.ts bundled with esbuild as wrangler bundles a Worker (from the built package),
+ * served by `workerd serve` with a generated config; the conformance scenarios, from Node.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { abortScenarios, fetchRuntimeScenarios } from './scenarios.js';
+import { bin, fixtures, requireBuild, type RuntimeServer, startServer } from './server.js';
+
+let server: RuntimeServer;
+let dir: string;
+
+/**
+ * One workerd, two Workers on two sockets, the same script: "main" with the defaults, "signal"
+ * with the \`enable_request_signal\` compatibility flag (request.signal aborts when the client
+ * leaves). Ports 0; workerd reports the ports it got on its control pipe (fd 3).
+ */
+const config = `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .main),
+    (name = "signal", worker = .signal),
+  ],
+  sockets = [
+    (name = "main", address = "127.0.0.1:0", http = (), service = "main"),
+    (name = "signal", address = "127.0.0.1:0", http = (), service = "signal"),
+  ],
+);
+
+const main :Workerd.Worker = (
+  modules = [ (name = "worker.js", esModule = embed "worker.js") ],
+  compatibilityDate = "2026-07-01",
+);
+
+const signal :Workerd.Worker = (
+  modules = [ (name = "worker.js", esModule = embed "worker.js") ],
+  compatibilityDate = "2026-07-01",
+  compatibilityFlags = ["enable_request_signal"],
+);
+`;
+
+/** Both sockets' ports, in either order: main's first, so it makes the server's url. */
+const listening =
+  /^(?=[\s\S]*"socket":"main","port":(\d+))(?=[\s\S]*"socket":"signal","port":(\d+))/;
+let signalUrl: string;
+
+beforeAll(async () => {
+  requireBuild();
+  dir = mkdtempSync(join(tmpdir(), 'ssekit-workerd-'));
+  // An empty tsconfig, so that the repository's `paths` (ssekit → src/) do not apply.
+  writeFileSync(join(dir, 'tsconfig.json'), '{ "compilerOptions": {} }\n');
+  await build({
+    entryPoints: [join(fixtures, 'app.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['module', 'main'],
+    tsconfig: join(dir, 'tsconfig.json'),
+    outfile: join(dir, 'worker.js'),
+    logLevel: 'error',
+  });
+  writeFileSync(join(dir, 'config.capnp'), config);
+  server = await startServer(bin('workerd'), ['serve', 'config.capnp', '--control-fd=3'], {
+    cwd: dir,
+    port: listening,
+    portPipe: 3,
+  });
+  signalUrl = `http://127.0.0.1:${server.match[2] ?? ''}`;
+});
+
+afterAll(async () => {
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('workerd', () => {
+  // A client that leaves cancels the request: its timers and fetches stop, so the producer is
+  // frozen where it was, but nothing tells it (no signal, no return(), no finally).
+  fetchRuntimeScenarios(() => server.url, {
+    abort: { aborted: false, returned: false },
+    headersWaitForFirstChunk: false,
+  });
+});
+
+describe('workerd with the enable_request_signal compatibility flag', () => {
+  // request.signal aborts, so ssekit aborts the producer's signal; the source is still frozen.
+  abortScenarios(() => signalUrl, { aborted: true, returned: false });
+});
