@@ -1,50 +1,64 @@
 /**
- * ssekit on Bun (the `bun` npm package): the fetch app of fixtures/app.ts served by `Bun.serve`,
- * importing the built package; the conformance scenarios that apply, from Node.
+ * ssekit on Bun (the `bun` npm package): fixtures/bun-server.ts serves the test app and
+ * examples/runtimes/bun.ts with `Bun.serve`, importing the built package; the conformance
+ * scenarios that apply, from Node.
  */
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchRuntimeScenarios } from './scenarios.js';
-import { bin, fixtures, requireBuild, type RuntimeServer, startServer } from './server.js';
+import { exampleScenarios, fetchRuntimeScenarios } from './scenarios.js';
+import {
+  bin,
+  cannotRun,
+  fixtures,
+  requireBuild,
+  type RuntimeServer,
+  skipRuntime,
+  startServer,
+} from './server.js';
 
-let server: RuntimeServer;
+describe.skipIf(skipRuntime('Bun', cannotRun(bin('bun'), ['--version'])))('Bun', () => {
+  let server: RuntimeServer;
 
-beforeAll(async () => {
-  requireBuild();
-  // An empty tsconfig: Bun would otherwise apply the repository's `paths` (ssekit → src/).
-  const tsconfig = join(tmpdir(), `ssekit-bun-tsconfig-${String(process.pid)}.json`);
-  writeFileSync(tsconfig, '{ "compilerOptions": {} }\n');
-  server = await startServer(
-    bin('bun'),
-    [`--tsconfig-override=${tsconfig}`, 'run', join(fixtures, 'bun-server.ts')],
-    { port: /"listening":(\d+)/ },
-  );
-});
+  beforeAll(async () => {
+    requireBuild();
+    // An empty tsconfig: Bun would otherwise apply the repository's `paths` (ssekit → src/).
+    const tsconfig = join(tmpdir(), `ssekit-bun-tsconfig-${String(process.pid)}.json`);
+    writeFileSync(tsconfig, '{ "compilerOptions": {} }\n');
+    server = await startServer(
+      bin('bun'),
+      [`--tsconfig-override=${tsconfig}`, 'run', join(fixtures, 'bun-server.ts')],
+      { port: /"listening":(\d+)/ },
+    );
+  });
 
-afterAll(async () => {
-  await server?.stop();
-});
+  afterAll(async () => {
+    await server?.stop();
+  });
 
-describe('Bun', () => {
+  exampleScenarios(() => server.url);
+
+  // Bun sends no headers before the body's first chunk, hence `open`.
   fetchRuntimeScenarios(() => server.url, {
     abort: { aborted: true, returned: true },
     headersWaitForFirstChunk: true,
   });
 
-  it('cuts a stream after idleTimeout even while heartbeats flow, unless the request turns it off', async () => {
-    // The server runs with idleTimeout: 1; the producer sends its token after 5 s, and a
-    // heartbeat every 300 ms before it. Bun checks its timeouts every few seconds.
+  it('cuts a stream after idleTimeout, heartbeats or not, unless the request turns it off', async () => {
+    // The server runs with idleTimeout: 1 (s); the producers send their token after 5 s, one
+    // silent and one with a heartbeat every 300 ms. Bun checks its timeouts every few seconds.
     const read = (url: string): Promise<string> =>
       fetch(url)
         .then((response) => response.text())
         .catch((error: unknown) => String((error as Error).cause ?? error));
-    const [cut, unlimited] = await Promise.all([
+    const [silent, beating, unlimited] = await Promise.all([
+      read(`${server.url}/core/slow/5000`),
       read(`${server.url}/core/slow/5000?heartbeat=300`),
       read(`${server.url}/core/slow/5000?heartbeat=300&unlimited`),
     ]);
-    expect(cut).toMatch(/other side closed/);
+    expect(silent).toMatch(/other side closed/);
+    expect(beating).toMatch(/other side closed/);
     expect(unlimited).toMatch(/^(:\n\n)+data: late\n\n$/);
   });
 });

@@ -1,37 +1,48 @@
 /**
- * ssekit on Deno (the `deno` npm package): the fetch app of fixtures/app.ts served by
- * `Deno.serve`, importing the built package; the conformance scenarios that apply, from Node.
+ * ssekit on Deno (the `deno` npm package): fixtures/deno-server.ts serves the test app and
+ * examples/runtimes/deno.ts with `Deno.serve`, importing the built package; the conformance
+ * scenarios that apply, from Node.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
-import { fetchRuntimeScenarios } from './scenarios.js';
-import { bin, fixtures, requireBuild, type RuntimeServer, startServer } from './server.js';
+import { exampleScenarios, fetchRuntimeScenarios } from './scenarios.js';
+import {
+  bin,
+  cannotRun,
+  fixtures,
+  requireBuild,
+  type RuntimeServer,
+  skipRuntime,
+  startServer,
+} from './server.js';
 
-let server: RuntimeServer;
+describe.skipIf(skipRuntime('Deno', cannotRun(bin('deno'), ['--version'])))('Deno', () => {
+  let server: RuntimeServer;
 
-beforeAll(async () => {
-  requireBuild();
-  server = await startServer(
-    bin('deno'),
-    [
-      'run',
-      '--allow-net=127.0.0.1',
-      '--allow-read',
-      '--allow-env',
-      // The fixtures import './app.js' as the project's TypeScript (NodeNext) requires.
-      '--sloppy-imports',
-      '--no-prompt',
-      join(fixtures, 'deno-server.ts'),
-    ],
-    { port: /"listening":(\d+)/, env: { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } },
-  );
-});
+  beforeAll(async () => {
+    requireBuild();
+    server = await startServer(
+      bin('deno'),
+      [
+        'run',
+        '--allow-net=127.0.0.1',
+        '--allow-read',
+        '--allow-env',
+        // The fixtures import './app.js' as the project's TypeScript (NodeNext) requires.
+        '--sloppy-imports',
+        '--no-prompt',
+        join(fixtures, 'deno-server.ts'),
+      ],
+      { port: /"listening":(\d+)/, env: { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } },
+    );
+  });
 
-afterAll(async () => {
-  await server?.stop();
-});
+  afterAll(async () => {
+    await server?.stop();
+  });
 
-describe('Deno', () => {
+  exampleScenarios(() => server.url);
+
   fetchRuntimeScenarios(() => server.url, {
     abort: { aborted: true, returned: true },
     headersWaitForFirstChunk: false,

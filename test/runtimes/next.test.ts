@@ -16,11 +16,18 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventReader } from '../conformance/clients.js';
 import { fetchRuntimeScenarios } from './scenarios.js';
-import { bin, fixtures, requireBuild, root, type RuntimeServer, startServer } from './server.js';
+import {
+  bin,
+  cannotRun,
+  fixtures,
+  requireBuild,
+  root,
+  type RuntimeServer,
+  skipRuntime,
+  startServer,
+} from './server.js';
 
 const run = promisify(execFile);
-let server: RuntimeServer;
-let dir: string;
 
 /** The deepest directory holding every path (Turbopack's root must hold every file it reads). */
 function commonAncestor(paths: string[]): string {
@@ -35,47 +42,50 @@ function commonAncestor(paths: string[]): string {
 
 const env = { NEXT_TELEMETRY_DISABLED: '1' };
 
-beforeAll(async () => {
-  requireBuild();
-  dir = mkdtempSync(join(tmpdir(), 'ssekit-next-'));
-  const app = join(dir, 'fixtures/next');
-  cpSync(join(fixtures, 'next'), app, { recursive: true });
-  await build({
-    entryPoints: [join(fixtures, 'app.ts')],
-    format: 'esm',
-    outfile: join(dir, 'fixtures/app.js'),
-    logLevel: 'error',
-  });
-  mkdirSync(join(dir, 'node_modules'));
-  symlinkSync(root, join(dir, 'node_modules/ssekit'), 'dir');
-  for (const name of ['next', 'react', 'react-dom', 'hono']) {
-    symlinkSync(
-      dirname(realpathSync(join(root, 'node_modules', name, 'package.json'))),
-      join(dir, 'node_modules', name),
-      'dir',
-    );
-  }
-  const buildEnv = {
-    ...process.env,
-    ...env,
-    SSEKIT_NEXT_ROOT: commonAncestor([dir, root, join(root, 'node_modules')]),
-  };
-  const started = Date.now();
-  await run(bin('next'), ['build'], { cwd: app, env: buildEnv, timeout: 170_000 });
-  console.log(`next build took ${String(Date.now() - started)} ms`);
-  server = await startServer(bin('next'), ['start', '-p', '0', '-H', '127.0.0.1'], {
-    cwd: app,
-    env,
-    port: /Local:\s+http:\/\/127\.0\.0\.1:(\d+)/,
-  });
-}, 180_000);
+describe.skipIf(skipRuntime('Next.js', cannotRun(bin('next'), ['--version'])))('Next.js', () => {
+  let server: RuntimeServer;
+  let dir: string;
 
-afterAll(async () => {
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+  beforeAll(async () => {
+    requireBuild();
+    dir = mkdtempSync(join(tmpdir(), 'ssekit-next-'));
+    const app = join(dir, 'fixtures/next');
+    cpSync(join(fixtures, 'next'), app, { recursive: true });
+    await build({
+      entryPoints: [join(fixtures, 'app.ts')],
+      format: 'esm',
+      outfile: join(dir, 'fixtures/app.js'),
+      logLevel: 'error',
+    });
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(root, join(dir, 'node_modules/ssekit'), 'dir');
+    for (const name of ['next', 'react', 'react-dom', 'hono']) {
+      symlinkSync(
+        dirname(realpathSync(join(root, 'node_modules', name, 'package.json'))),
+        join(dir, 'node_modules', name),
+        'dir',
+      );
+    }
+    const buildEnv = {
+      ...process.env,
+      ...env,
+      SSEKIT_NEXT_ROOT: commonAncestor([dir, root, join(root, 'node_modules')]),
+    };
+    const started = Date.now();
+    await run(bin('next'), ['build'], { cwd: app, env: buildEnv, timeout: 170_000 });
+    console.log(`next build took ${String(Date.now() - started)} ms`);
+    server = await startServer(bin('next'), ['start', '-p', '0', '-H', '127.0.0.1'], {
+      cwd: app,
+      env,
+      port: /Local:\s+http:\/\/127\.0\.0\.1:(\d+)/,
+    });
+  }, 180_000);
 
-describe('Next.js', () => {
+  afterAll(async () => {
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
   it('streams from the documented route handler, through Next’s compression', async () => {
     const response = await fetch(`${server.url}/chat?prompt=hi`, {
       headers: { 'accept-encoding': 'gzip, deflate, br' },

@@ -2,7 +2,7 @@
  * Starts a runtime's server as a child process on a free loopback port, waits until it says
  * which port it listens on, and stops it by PID.
  */
-import { type ChildProcess, spawn, type SpawnOptions } from 'node:child_process';
+import { type ChildProcess, spawn, type SpawnOptions, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -32,6 +32,27 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Milliseconds to wait for the port. @defaultValue 30000 */
   timeout?: number;
+}
+
+/** Why `command args…` cannot run on this machine, or `undefined` when it ran and exited 0. */
+export function cannotRun(command: string, args: string[]): string | undefined {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 30_000 });
+  if (result.error) return `${command}: ${result.error.message}`;
+  if (result.status !== 0) {
+    return `${command} ${args.join(' ')} exited with ${String(result.status)}: ${result.stderr}`;
+  }
+  return undefined;
+}
+
+/**
+ * Whether to skip a runtime's suite: when its binary cannot run here (an npm package without a
+ * build for this platform), with a clear message; never when `CI=true`, where it throws instead.
+ */
+export function skipRuntime(name: string, reason: string | undefined): boolean {
+  if (reason === undefined) return false;
+  if (process.env.CI === 'true') throw new Error(`${name} cannot run on this machine: ${reason}`);
+  console.warn(`Skipping the ${name} tests: ${reason} (they fail instead when CI=true)`);
+  return true;
 }
 
 /** The built package must exist: the runtimes import `ssekit` as users do, from dist/. */

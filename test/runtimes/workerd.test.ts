@@ -1,22 +1,28 @@
 /**
- * ssekit on the Workers runtime (`workerd`, the binary miniflare and wrangler run): the fetch app
- * of fixtures/app.ts bundled with esbuild as wrangler bundles a Worker (from the built package),
- * served by `workerd serve` with a generated config; the conformance scenarios, from Node.
+ * ssekit on the Workers runtime (`workerd`, the binary miniflare and wrangler run): the test app
+ * and examples/runtimes/worker.ts (fixtures/worker.ts), bundled with esbuild from the built
+ * package as wrangler bundles a Worker, served by `workerd serve` with a generated config; the
+ * conformance scenarios that apply, from Node.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe } from 'vitest';
-import { abortScenarios, fetchRuntimeScenarios } from './scenarios.js';
-import { bin, fixtures, requireBuild, type RuntimeServer, startServer } from './server.js';
-
-let server: RuntimeServer;
-let dir: string;
+import { abortScenarios, exampleScenarios, fetchRuntimeScenarios } from './scenarios.js';
+import {
+  bin,
+  cannotRun,
+  fixtures,
+  requireBuild,
+  type RuntimeServer,
+  skipRuntime,
+  startServer,
+} from './server.js';
 
 /**
  * One workerd, two Workers on two sockets, the same script: "main" with the defaults, "signal"
- * with the \`enable_request_signal\` compatibility flag (request.signal aborts when the client
+ * with the `enable_request_signal` compatibility flag (request.signal aborts when the client
  * leaves). Ports 0; workerd reports the ports it got on its control pipe (fd 3).
  */
 const config = `using Workerd = import "/workerd/workerd.capnp";
@@ -47,48 +53,55 @@ const signal :Workerd.Worker = (
 /** Both sockets' ports, in either order: main's first, so it makes the server's url. */
 const listening =
   /^(?=[\s\S]*"socket":"main","port":(\d+))(?=[\s\S]*"socket":"signal","port":(\d+))/;
-let signalUrl: string;
 
-beforeAll(async () => {
-  requireBuild();
-  dir = mkdtempSync(join(tmpdir(), 'ssekit-workerd-'));
-  // An empty tsconfig, so that the repository's `paths` (ssekit → src/) do not apply.
-  writeFileSync(join(dir, 'tsconfig.json'), '{ "compilerOptions": {} }\n');
-  await build({
-    entryPoints: [join(fixtures, 'app.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['module', 'main'],
-    tsconfig: join(dir, 'tsconfig.json'),
-    outfile: join(dir, 'worker.js'),
-    logLevel: 'error',
+describe.skipIf(skipRuntime('workerd', cannotRun(bin('workerd'), ['--version'])))('workerd', () => {
+  let server: RuntimeServer;
+  let dir: string;
+  let signalUrl: string;
+
+  beforeAll(async () => {
+    requireBuild();
+    dir = mkdtempSync(join(tmpdir(), 'ssekit-workerd-'));
+    // An empty tsconfig, so that the repository's `paths` (ssekit → src/) do not apply.
+    writeFileSync(join(dir, 'tsconfig.json'), '{ "compilerOptions": {} }\n');
+    await build({
+      entryPoints: [join(fixtures, 'worker.ts')],
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      conditions: ['workerd', 'worker', 'browser'],
+      mainFields: ['module', 'main'],
+      tsconfig: join(dir, 'tsconfig.json'),
+      outfile: join(dir, 'worker.js'),
+      logLevel: 'error',
+    });
+    writeFileSync(join(dir, 'config.capnp'), config);
+    server = await startServer(bin('workerd'), ['serve', 'config.capnp', '--control-fd=3'], {
+      cwd: dir,
+      port: listening,
+      portPipe: 3,
+    });
+    signalUrl = `http://127.0.0.1:${server.match[2] ?? ''}`;
   });
-  writeFileSync(join(dir, 'config.capnp'), config);
-  server = await startServer(bin('workerd'), ['serve', 'config.capnp', '--control-fd=3'], {
-    cwd: dir,
-    port: listening,
-    portPipe: 3,
+
+  afterAll(async () => {
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
-  signalUrl = `http://127.0.0.1:${server.match[2] ?? ''}`;
-});
 
-afterAll(async () => {
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+  describe('with the defaults', () => {
+    exampleScenarios(() => server.url);
 
-describe('workerd', () => {
-  // A client that leaves cancels the request: its timers and fetches stop, so the producer is
-  // frozen where it was, but nothing tells it (no signal, no return(), no finally).
-  fetchRuntimeScenarios(() => server.url, {
-    abort: { aborted: false, returned: false },
-    headersWaitForFirstChunk: false,
+    // A client that leaves cancels the request: its timers and fetches stop, so the producer
+    // is frozen where it was, but nothing tells it (no signal, no return(), no finally).
+    fetchRuntimeScenarios(() => server.url, {
+      abort: { aborted: false, returned: false },
+      headersWaitForFirstChunk: false,
+    });
   });
-});
 
-describe('workerd with the enable_request_signal compatibility flag', () => {
-  // request.signal aborts, so ssekit aborts the producer's signal; the source is still frozen.
-  abortScenarios(() => signalUrl, { aborted: true, returned: false });
+  describe('with the enable_request_signal compatibility flag', () => {
+    // request.signal aborts, so ssekit aborts the producer's signal; the source stays frozen.
+    abortScenarios(() => signalUrl, { aborted: true, returned: false });
+  });
 });
