@@ -13,6 +13,10 @@
  * - `UPSTREAM_ERROR`: an upstream stream being read or relayed failed: an error status, a body
  *   that is not `text/event-stream`, data that is not the JSON it should be, or an error event
  *   from the provider.
+ * - `INVALID_BODY`: a request body the stream toggle's default rule had to read is not JSON
+ *   (`ssekit/hono`, which answers `400`, as Express's and Koa's body parsers do).
+ * - `BODY_TOO_LARGE`: a request body the stream toggle's default rule had to read is over its
+ *   limit (`ssekit/hono`, 1 MiB, answered `413`).
  */
 export type SseErrorCode =
   | 'INVALID_EVENT'
@@ -23,7 +27,9 @@ export type SseErrorCode =
   | 'INVALID_OPTION'
   | 'QUEUE_OVERFLOW'
   | 'CLIENT_GONE'
-  | 'UPSTREAM_ERROR';
+  | 'UPSTREAM_ERROR'
+  | 'INVALID_BODY'
+  | 'BODY_TOO_LARGE';
 
 const brand = Symbol.for('ssekit.SseError');
 

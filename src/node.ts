@@ -35,11 +35,30 @@ function isHttp1(res: NodeResponse): boolean {
 }
 
 // Plain node:http has no body parser: a body set by one (as `req.body`) is read, else the query.
+// Every value of the parameter, so that a repeated one says nothing, as on the other adapters.
 const byBodyOrQuery = (req: IncomingMessage): boolean =>
   streamRequested(
     (req as { body?: unknown }).body,
-    new URL(req.url ?? '/', 'http://localhost').searchParams.get('stream') ?? undefined,
+    new URL(req.url ?? '/', 'http://localhost').searchParams.getAll('stream'),
   );
+
+/** Options of {@link streamToResponse} and {@link startResponse} for framework adapters. */
+export interface NodeStreamOptions {
+  /**
+   * Holds the commit of a stream (status, headers, first bytes) until this promise resolves,
+   * while the producer already runs, so that headers the framework's middleware sets once the
+   * rest of the chain has returned (after `await next()`: security headers, `Server-Timing`,
+   * CORS) are on the stream. Until then the response counts as full: the producer waits as for
+   * a slow client (`send()` resolves once the stream is committed). If the promise rejects, or
+   * the response was sent by someone else meanwhile (an error handler), the stream is aborted
+   * (with the rejection's reason, or `CLIENT_GONE`) and writes nothing.
+   * @defaultValue {@link streamToResponse}: none, the stream commits as soon as the producer
+   * starts; {@link startResponse}: one turn of the event loop (`setImmediate`) after the
+   * producer started, which is after the middleware chain of Express, Koa and `node:http`
+   * listeners has returned, as long as no middleware waits for I/O after `next()`
+   */
+  hold?: PromiseLike<unknown> | undefined;
+}
 
 /**
  * Starts streaming a producer on a Node response: the transport plus the abort wiring. The
@@ -65,8 +84,13 @@ export function streamToResponse<T>(
   res: NodeResponse,
   producer: Producer<T>,
   config: StreamConfig<T>,
+  { hold }: NodeStreamOptions = {},
 ): StreamRun {
   let finishing = false;
+  // While held: whether the engine has asked to commit, and to close.
+  let held = hold !== undefined;
+  let commitAsked = false;
+  let closeAsked = false;
   let wake: (() => void) | undefined;
   const release = (): void => {
     const resolve = wake;
@@ -89,30 +113,47 @@ export function streamToResponse<T>(
     scheduled = false;
     if (!finishing) flush();
   };
+  const commit = (): void => {
+    for (const name of CONFLICTING) res.removeHeader(name);
+    const headers = streamHeaders(config.format.contentType);
+    for (const name in headers) res.setHeader(name, headers[name] as string);
+    // ssekit never sets Transfer-Encoding. On HTTP/1.1 Node frames the body as chunked by
+    // itself: a client can tell a finished stream from a cut one (a truncated answer is an
+    // error, not a short answer) and the connection can be reused. Removing the header would
+    // turn that off (Node's `_removedTE`). On HTTP/2 it is a forbidden hop-by-hop header.
+    if (!http1) res.removeHeader('transfer-encoding');
+    if (http1) {
+      res.setHeader('connection', 'keep-alive');
+      const socket = (res as ServerResponse).socket;
+      // Nagle would hold small frames back; a server-wide setTimeout would cut quiet streams
+      // (heartbeats keep the client and proxies alive instead).
+      socket?.setNoDelay(true);
+      socket?.setTimeout(0);
+    }
+    res.statusCode = 200;
+    // HTTP/2's writeHead sends the headers itself; HTTP/1 needs the flush.
+    if (http1) (res as ServerResponse).flushHeaders();
+    else (res as Http2ServerResponse).writeHead(200);
+  };
+  const end = (): void => {
+    const rest = pending;
+    pending = '';
+    if (!res.writableEnded && !res.destroyed) {
+      if (rest === '') res.end();
+      else res.end(rest);
+    }
+  };
   const transport: SseTransport = {
     commit() {
-      for (const name of CONFLICTING) res.removeHeader(name);
-      const headers = streamHeaders(config.format.contentType);
-      for (const name in headers) res.setHeader(name, headers[name] as string);
-      // ssekit never sets Transfer-Encoding. On HTTP/1.1 Node frames the body as chunked by
-      // itself: a client can tell a finished stream from a cut one (a truncated answer is an
-      // error, not a short answer) and the connection can be reused. Removing the header would
-      // turn that off (Node's `_removedTE`). On HTTP/2 it is a forbidden hop-by-hop header.
-      if (!http1) res.removeHeader('transfer-encoding');
-      if (http1) {
-        res.setHeader('connection', 'keep-alive');
-        const socket = (res as ServerResponse).socket;
-        // Nagle would hold small frames back; a server-wide setTimeout would cut quiet streams
-        // (heartbeats keep the client and proxies alive instead).
-        socket?.setNoDelay(true);
-        socket?.setTimeout(0);
-      }
-      res.statusCode = 200;
-      // HTTP/2's writeHead sends the headers itself; HTTP/1 needs the flush.
-      if (http1) (res as ServerResponse).flushHeaders();
-      else (res as Http2ServerResponse).writeHead(200);
+      if (held) commitAsked = true;
+      else commit();
     },
     write(chunk) {
+      if (held) {
+        // Full until committed: the engine waits (and queues, within its `queueLimit`).
+        pending += chunk;
+        return false;
+      }
       if (!http1) return (res as Http2ServerResponse).write(chunk);
       pending += chunk;
       const out = res as ServerResponse;
@@ -132,16 +173,31 @@ export function streamToResponse<T>(
       if (finishing) return;
       finishing = true;
       release();
-      const rest = pending;
-      pending = '';
-      if (!res.writableEnded && !res.destroyed) {
-        if (rest === '') res.end();
-        else res.end(rest);
-      }
+      if (held) closeAsked = true;
+      else end();
     },
   };
   res.on('drain', release);
   const run = runStream(transport, producer, config);
+  const giveUp = (reason: unknown): void => {
+    held = false;
+    pending = '';
+    finishing = true;
+    release();
+    run.abort(reason);
+  };
+  const unhold = (): void => {
+    held = false;
+    if (!commitAsked || res.destroyed) return; // nothing to send yet, or nobody to send it to
+    // Someone else answered meanwhile (an error handler, after the middleware had returned).
+    if (res.headersSent || res.writableEnded) {
+      return giveUp(new SseError('CLIENT_GONE', 'the response was sent by someone else'));
+    }
+    commit();
+    if (closeAsked) return end();
+    if (flush()) release();
+  };
+  hold?.then(unhold, giveUp);
   res.once('close', function onResponseClose() {
     res.off('drain', release);
     release();
@@ -203,6 +259,7 @@ export async function startResponse<T, R>(
   res: NodeResponse,
   producer: Producer<T>,
   { config, toggle }: Endpoint<T, R>,
+  options: NodeStreamOptions = {},
 ): Promise<{
   /** Resolves when the response has ended, however it ended. Never rejects. */
   done: Promise<void>;
@@ -219,8 +276,16 @@ export async function startResponse<T, R>(
     }
     return { done: Promise.resolve() };
   }
-  const run = streamToResponse(res, producer, config);
-  await run.ready;
+  // By default, held until the framework's middleware has returned: Express's `next()` and Koa's
+  // `await next()` return within the turn that started the producer.
+  let turn: (() => void) | undefined;
+  const hold = options.hold ?? new Promise<void>((resolve) => (turn = () => setImmediate(resolve)));
+  const run = streamToResponse(res, producer, config, { hold });
+  try {
+    await run.ready;
+  } finally {
+    turn?.();
+  }
   return { done: run.done };
 }
 

@@ -97,24 +97,33 @@ export function parseStreamFlag(value: unknown): boolean | undefined {
 }
 
 /**
- * The default rule of the stream toggle: the `stream` field of a JSON body object, else the
- * `stream` query parameter, else a stream. `Accept` is not consulted: clients send
- * `accept: application/json` while asking for a stream, and axios sends
- * `application/json, text/plain, *\/*` on every request.
+ * The default rule of the stream toggle, the same on every adapter: the `stream` field of a JSON
+ * body object, else the `stream` query parameter, else a stream. `query` is every value the query
+ * string gives (`?stream=0&stream=1` is `['0', '1']`, as Express and Koa parse it, and as the Hono
+ * and Node adapters pass `c.req.queries('stream')` and `searchParams.getAll('stream')`): one value
+ * (or an array of one) is read with {@link parseStreamFlag}; a repeated parameter says nothing,
+ * whatever its values. `Accept` is not consulted: clients send `accept: application/json` while
+ * asking for a stream, and axios sends `application/json, text/plain, *\/*` on every request.
  *
- * @example The body wins over the query string
+ * @example The body wins over the query string; a repeated parameter says nothing
  * ```ts
  * import { streamRequested } from 'ssekit';
  *
  * streamRequested({ prompt: 'hi', stream: 'False' }, undefined); // false
- * streamRequested(undefined, '1'); // true
+ * streamRequested(undefined, ['0']); // false
+ * streamRequested(undefined, ['0', '1']); // true: the default
  * streamRequested(undefined, undefined); // true
  * ```
  */
 export function streamRequested(body: unknown, query: unknown): boolean {
   const field =
     typeof body === 'object' && body !== null ? (body as { stream?: unknown }).stream : undefined;
-  return parseStreamFlag(field) ?? parseStreamFlag(query) ?? true;
+  const value = Array.isArray(query)
+    ? query.length === 1
+      ? (query[0] as unknown)
+      : undefined
+    : query;
+  return parseStreamFlag(field) ?? parseStreamFlag(value) ?? true;
 }
 
 const defaultShape = (text: string): unknown => ({ response: text });

@@ -19,7 +19,13 @@ import {
   readAll,
   until,
 } from './clients.js';
-import { type EndpointSpec, type Running, type Target, UPSTREAM_HEADER } from './targets.js';
+import {
+  AFTER_HEADER,
+  type EndpointSpec,
+  type Running,
+  type Target,
+  UPSTREAM_HEADER,
+} from './targets.js';
 
 export interface ScenarioContext {
   target: Target;
@@ -103,6 +109,28 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'keeps the headers middleware set before and after next(), minus the four that break a stream',
+    async run({ start }) {
+      const app = await start([
+        { method: 'get', path: '/hello', produce: (writer) => void writer.send('hi') },
+        { method: 'post', path: '/hello', produce: (writer) => void writer.send('hi') },
+      ]);
+      for (const method of ['GET', 'POST']) {
+        const { res } = await rawRequest(`${app.url}/hello`, {
+          method,
+          // A stale validator, as a cache sends (`*`, which the first scenario sends: koa-conditional-get
+          // would answer it 304, so ssekit/koa commits such a stream before the chain returns).
+          headers: { 'content-type': 'application/json', 'if-none-match': '"stale"' },
+          ...(method === 'POST' ? { body: '{"prompt":"hi"}' } : {}),
+        });
+        expectStreamHeaders(res);
+        expect(res.headers[UPSTREAM_HEADER], method).toBe('kept');
+        expect(res.headers[AFTER_HEADER], method).toBe('kept');
+        expect(await readAll(res)).toBe('data: hi\n\n');
+      }
+    },
+  },
+  {
     name: 'puts the headers on the wire before the first token of a returned source',
     async run({ start }) {
       const headersArrived = deferred();
@@ -153,6 +181,24 @@ export const scenarios: Scenario[] = [
       const reader = ackingReader(lockstep, res);
       await reader.ended;
       expectLockstepEvents(reader.events);
+    },
+  },
+  {
+    name: 'delivers every event before the next is produced without a conditional header or with a stale one (fetch)',
+    async run({ start }) {
+      for (const conditional of [{}, { 'if-none-match': '"stale"' }]) {
+        const lockstep = new Lockstep();
+        const app = await start([lockstepEndpoint(lockstep)]);
+        const res = await fetch(`${app.url}/lockstep`, {
+          headers: { 'accept-encoding': 'gzip, deflate, br', ...conditional },
+        });
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toBe('text/event-stream');
+        expect(res.headers.get('content-encoding')).toBeNull();
+        const reader = ackingReader(lockstep, res.body as AsyncIterable<Uint8Array>);
+        await reader.ended;
+        expectLockstepEvents(reader.events);
+      }
     },
   },
   {
@@ -539,6 +585,76 @@ export const scenarios: Scenario[] = [
       expect(query.res.statusCode).toBe(200);
       expect(query.res.headers['content-type']).toBe('application/json');
       expect(await readAll(query.res)).toBe(document);
+    },
+  },
+  {
+    name: 'reads a repeated `stream` query parameter as saying nothing (stream toggle)',
+    async run({ start }) {
+      const app = await start([
+        { method: 'get', path: '/chat', options: { json: true }, produce: () => ['Hello'] },
+      ]);
+      for (const query of [
+        'stream=false&stream=true',
+        'stream=0&stream=0',
+        'stream=true&stream=0',
+      ]) {
+        const { res } = await rawRequest(`${app.url}/chat?${query}`);
+        expectStreamHeaders(res);
+        expect(await readAll(res), query).toBe('data: Hello\n\n');
+      }
+      const once = await rawRequest(`${app.url}/chat?stream=false`);
+      expect(once.res.headers['content-type']).toBe('application/json');
+      expect(await readAll(once.res)).toBe('{"response":"Hello"}');
+    },
+  },
+  {
+    name: 'sends a malformed JSON body to the framework error path with status 400 (stream toggle)',
+    applies: (target) => target.toggle,
+    async run({ target, start }) {
+      let produced = 0;
+      const app = await start([
+        {
+          method: 'post',
+          path: '/chat',
+          options: { json: true },
+          produce: () => (produced++, ['Hello']),
+        },
+      ]);
+      const { res } = await rawRequest(`${app.url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"prompt": "hi", "stream": fal',
+      });
+      await readAll(res);
+      expect(res.statusCode).toBe(target.errorStatus);
+      expect(res.headers['x-error-path']).toBeDefined();
+      expect(app.frameworkErrors).toMatchObject([{ status: 400 }]);
+      expect(produced).toBe(0);
+    },
+  },
+  {
+    name: 'refuses a JSON body over 1 MiB with status 413 (stream toggle)',
+    applies: (target) => target.toggle,
+    async run({ target, start }) {
+      let produced = 0;
+      const app = await start([
+        {
+          method: 'post',
+          path: '/chat',
+          options: { json: true },
+          produce: () => (produced++, ['Hello']),
+        },
+      ]);
+      const body = JSON.stringify({ prompt: 'x'.repeat(1024 * 1024), stream: false });
+      const { res } = await rawRequest(`${app.url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      await readAll(res);
+      expect(res.statusCode).toBe(target.errorStatus);
+      expect(app.frameworkErrors).toMatchObject([{ status: 413 }]);
+      expect(produced).toBe(0);
     },
   },
   {

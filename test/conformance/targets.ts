@@ -19,7 +19,10 @@ import express from 'express';
 import express4 from 'express4';
 import { Hono } from 'hono';
 import { compress } from 'hono/compress';
+import { cors } from 'hono/cors';
 import { etag } from 'hono/etag';
+import { secureHeaders } from 'hono/secure-headers';
+import { timing } from 'hono/timing';
 import Koa from 'koa';
 import Koa2 from 'koa2';
 import koaCompress from 'koa-compress';
@@ -69,6 +72,13 @@ export interface Target {
 /** A header an upstream middleware sets, as CORS does; the stream must keep it. */
 export const UPSTREAM_HEADER = 'x-upstream';
 
+/**
+ * A header an upstream middleware sets once the rest of the chain has returned (after
+ * `await next()`, as `secureHeaders()`, `timing()` and koa-response-time do); the stream must keep
+ * it too.
+ */
+export const AFTER_HEADER = 'x-after-next';
+
 async function listen(server: Server | Http2Server, frameworkErrors: unknown[]): Promise<Running> {
   const sessions = new Set<ServerHttp2Session>();
   server.on('session', (session: ServerHttp2Session) => {
@@ -112,6 +122,11 @@ function expressTarget(name: string, factory: typeof express): Target {
       app.use((_req, res, next) => {
         res.setHeader(UPSTREAM_HEADER, 'kept');
         next();
+      });
+      // Express's "after next()": the route's handler has run synchronously.
+      app.use((_req, res, next) => {
+        next();
+        if (!res.headersSent) res.setHeader(AFTER_HEADER, 'kept');
       });
       for (const { method, path, produce, options } of endpoints) {
         app[method](
@@ -171,6 +186,10 @@ function koaTarget(name: string, Framework: typeof Koa): Target {
         ctx.set(UPSTREAM_HEADER, 'kept');
         await next();
       });
+      app.use(async (ctx, next) => {
+        await next();
+        ctx.set(AFTER_HEADER, 'kept');
+      });
       const router = new Router();
       for (const { method, path, produce, options } of endpoints) {
         router[method](
@@ -203,9 +222,16 @@ const honoTarget: Target = {
     const app = new Hono();
     app.use(etag());
     app.use(compress({ threshold: 0 }));
+    app.use(secureHeaders());
+    app.use(timing());
+    app.use(cors());
     app.use(async (c, next) => {
       c.header(UPSTREAM_HEADER, 'kept');
       await next();
+    });
+    app.use(async (c, next) => {
+      await next();
+      c.header(AFTER_HEADER, 'kept');
     });
     for (const { method, path, produce, options } of endpoints) {
       app[method](
@@ -257,6 +283,7 @@ const nodeTarget: Target = {
       if (!route) return void res.writeHead(404).end();
       res.setHeader(UPSTREAM_HEADER, 'kept');
       route(req, res);
+      if (!res.headersSent) res.setHeader(AFTER_HEADER, 'kept');
     };
     const server = http2
       ? createHttp2Server(listener as unknown as Parameters<typeof createHttp2Server>[0])
