@@ -13,11 +13,13 @@ async function* answer(prompt: string, signal: AbortSignal) {
 }
 
 const app = new Hono();
-// The core: any fetch handler can return toSseResponse(…); the request's signal stops the model.
+// The core: any fetch handler can return toSseResponse(…); the request's signal stops the model,
+// and `open` sends the headers at once (Bun holds them until the body's first bytes).
 app.get('/stream', (c) => {
   const { signal } = c.req.raw;
   return toSseResponse(answer(c.req.query('prompt') ?? '', signal), {
     signal,
+    open: true,
     done: { data: '[DONE]' },
   });
 });
@@ -38,8 +40,8 @@ interface BunServer {
 export default {
   port: Number(process.env.PORT ?? 3000),
   fetch(request: Request, server: BunServer) {
-    // Bun closes a connection idle for `idleTimeout` (10 s): a model that thinks longer than
-    // that would lose its stream. Streams turn the timeout off for their request.
+    // Bun's idleTimeout (10 s by default) cuts a stream that stays quiet longer, and a short
+    // one cuts it even while heartbeats flow: turn it off for a stream's request.
     server.timeout(request, 0);
     return app.fetch(request);
   },

@@ -15,11 +15,13 @@ async function* answer(prompt: string, signal: AbortSignal) {
 }
 
 const app = new Hono();
-// The core: any fetch handler can return toSseResponse(…); the request's signal stops the model.
+// The core: any fetch handler can return toSseResponse(…); the request's signal stops the model,
+// and `open` sends the headers at once (Bun holds them until the body's first bytes).
 app.get('/stream', (c) => {
   const { signal } = c.req.raw;
   return toSseResponse(answer(c.req.query('prompt') ?? '', signal), {
     signal,
+    open: true,
     done: { data: '[DONE]' },
   });
 });

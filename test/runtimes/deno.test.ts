@@ -1,7 +1,7 @@
 /**
- * ssekit on Deno (the `deno` npm package): fixtures/deno-server.ts serves the test app and
- * examples/runtimes/deno.ts with `Deno.serve`, importing the built package; the conformance
- * scenarios that apply, from Node.
+ * ssekit on Deno (the `deno` npm package): `deno serve` serves fixtures/deno-server.ts, the test
+ * app and examples/runtimes/deno.ts, importing the built package; the conformance scenarios that
+ * apply, from Node.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
@@ -24,7 +24,11 @@ describe.skipIf(skipRuntime('Deno', cannotRun(bin('deno'), ['--version'])))('Den
     server = await startServer(
       bin('deno'),
       [
-        'run',
+        'serve',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '0',
         '--allow-net=127.0.0.1',
         '--allow-read',
         '--allow-env',
@@ -33,7 +37,10 @@ describe.skipIf(skipRuntime('Deno', cannotRun(bin('deno'), ['--version'])))('Den
         '--no-prompt',
         join(fixtures, 'deno-server.ts'),
       ],
-      { port: /"listening":(\d+)/, env: { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } },
+      {
+        port: /Listening on http:\/\/127\.0\.0\.1:(\d+)/,
+        env: { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+      },
     );
   });
 

@@ -94,7 +94,7 @@ describe.skipIf(skipRuntime('Next.js', cannotRun(bin('next'), ['--version'])))('
     expect(response.headers.get('content-encoding')).toBeNull();
     const events = new EventReader(response.body as ReadableStream<Uint8Array>);
     await events.ended;
-    expect(events.raw).toBe('data: You said: \n\ndata: hi\n\ndata: [DONE]\n\n');
+    expect(events.raw).toBe(':\n\ndata: You said: \n\ndata: hi\n\ndata: [DONE]\n\n');
   });
 
   fetchRuntimeScenarios(() => server.url, {

@@ -324,10 +324,13 @@ export function abortScenarios(base: () => string, abort: AbortBehaviour): void 
 export function exampleScenarios(base: () => string): void {
   it('serves the example: /stream and /chat stream the answer, /chat?stream=false is JSON', async () => {
     const expected = 'data: You\n\ndata:  said:\n\ndata:  hi\n\ndata: [DONE]\n\n';
-    for (const path of ['/stream?prompt=hi', '/chat?prompt=hi']) {
+    for (const [path, opening] of [
+      ['/stream?prompt=hi', ':\n\n'],
+      ['/chat?prompt=hi', ''],
+    ] as const) {
       const response = await fetch(`${base()}${path}`, { headers: ACCEPT_ENCODING });
       expect(response.headers.get('content-type'), path).toBe('text/event-stream');
-      expect(await response.text(), path).toBe(expected);
+      expect(await response.text(), path).toBe(opening + expected);
     }
     const json = await fetch(`${base()}/chat?prompt=hi&stream=false`);
     expect(await json.json()).toEqual({ response: 'You said: hi' });
