@@ -228,10 +228,12 @@ async function leave(base: string, path: string, expected: AbortBehaviour): Prom
   const heard = (state: RunState): boolean =>
     state.aborted === expected.aborted && state.returned === expected.returned;
   const after = await pollState(base, run, heard, 3000);
-  // Whatever was heard, settle: the last token in flight may still be counted.
-  await new Promise((resolve) => setTimeout(resolve, expected.returned ? 100 : 500));
+  // Settle: the last token in flight may still be counted. A runtime expected to tell the
+  // producer nothing gets longer to prove it, as it would be a late notice.
+  const told = expected.aborted || expected.returned;
+  await new Promise((resolve) => setTimeout(resolve, told ? 100 : 1000));
   const settled = await stateOf(base, run);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await new Promise((resolve) => setTimeout(resolve, told ? 300 : 500));
   const later = await stateOf(base, run);
   expect({ aborted: later.aborted, returned: later.returned }).toEqual(expected);
   expect(after.produced).toBeLessThanOrEqual(settled.produced);

@@ -1,8 +1,8 @@
 /**
  * ssekit on the Workers runtime (`workerd`, the binary miniflare and wrangler run): the test app
  * and examples/runtimes/worker.ts (fixtures/worker.ts), bundled with esbuild from the built
- * package as wrangler bundles a Worker, served by `workerd serve` with a generated config; the
- * conformance scenarios that apply, from Node.
+ * package as wrangler bundles a Worker, served by `workerd serve` with a generated config, and
+ * by miniflare (fixtures/miniflare-server.ts); the conformance scenarios that apply, from Node.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,6 +56,7 @@ const listening =
 
 describe.skipIf(skipRuntime('workerd', cannotRun(bin('workerd'), ['--version'])))('workerd', () => {
   let server: RuntimeServer;
+  let miniflare: RuntimeServer;
   let dir: string;
   let signalUrl: string;
 
@@ -76,16 +77,30 @@ describe.skipIf(skipRuntime('workerd', cannotRun(bin('workerd'), ['--version']))
       logLevel: 'error',
     });
     writeFileSync(join(dir, 'config.capnp'), config);
-    server = await startServer(bin('workerd'), ['serve', 'config.capnp', '--control-fd=3'], {
-      cwd: dir,
-      port: listening,
-      portPipe: 3,
-    });
+    const started = await Promise.allSettled([
+      startServer(bin('workerd'), ['serve', 'config.capnp', '--control-fd=3'], {
+        cwd: dir,
+        port: listening,
+        portPipe: 3,
+      }),
+      startServer(
+        process.execPath,
+        ['--import', 'tsx', join(fixtures, 'miniflare-server.ts'), join(dir, 'worker.js')],
+        { port: /"listening":(\d+)/ },
+      ),
+    ]);
+    const [workerd, mf] = started;
+    if (workerd?.status !== 'fulfilled' || mf?.status !== 'fulfilled') {
+      // Stop the one that started; report the one that did not.
+      for (const result of started) if (result.status === 'fulfilled') await result.value.stop();
+      throw started.find((result) => result.status === 'rejected')?.reason;
+    }
+    [server, miniflare] = [workerd.value, mf.value];
     signalUrl = `http://127.0.0.1:${server.match[2] ?? ''}`;
   });
 
   afterAll(async () => {
-    await server?.stop();
+    await Promise.all([server?.stop(), miniflare?.stop()]);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -103,5 +118,15 @@ describe.skipIf(skipRuntime('workerd', cannotRun(bin('workerd'), ['--version']))
   describe('with the enable_request_signal compatibility flag', () => {
     // request.signal aborts, so ssekit aborts the producer's signal; the source stays frozen.
     abortScenarios(() => signalUrl, { aborted: true, returned: false });
+  });
+
+  // miniflare 4, what `wrangler dev` runs: its own workerd behind an entry Worker. It declares
+  // Node >= 22 and runs on Node 20 (checked here).
+  describe('in miniflare, with the defaults', () => {
+    exampleScenarios(() => miniflare.url);
+    fetchRuntimeScenarios(() => miniflare.url, {
+      abort: { aborted: false, returned: false },
+      headersWaitForFirstChunk: false,
+    });
   });
 });
