@@ -30,8 +30,8 @@ export interface Behaviour {
   /** When the client leaves. Production stops on every runtime tested. */
   abort: AbortBehaviour;
   /**
-   * Whether the runtime holds the response headers back until the body's first chunk (Bun):
-   * then only `open` (an opening comment) puts them on the wire before the first token.
+   * Whether the runtime holds the response headers back until the body's first chunk (Bun,
+   * `next start`): then only `open` (an opening comment) sends them before the first token.
    */
   headersWaitForFirstChunk: boolean;
 }
