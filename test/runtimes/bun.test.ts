@@ -3,7 +3,7 @@
  * examples/runtimes/bun.ts with `Bun.serve`, importing the built package; the conformance
  * scenarios that apply, from Node.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,11 +20,11 @@ import {
 
 describe.skipIf(skipRuntime('Bun', cannotRun(bin('bun'), ['--version'])))('Bun', () => {
   let server: RuntimeServer;
+  // An empty tsconfig: Bun would otherwise apply the repository's `paths` (ssekit → src/).
+  const tsconfig = join(tmpdir(), `ssekit-bun-tsconfig-${String(process.pid)}.json`);
 
   beforeAll(async () => {
     requireBuild();
-    // An empty tsconfig: Bun would otherwise apply the repository's `paths` (ssekit → src/).
-    const tsconfig = join(tmpdir(), `ssekit-bun-tsconfig-${String(process.pid)}.json`);
     writeFileSync(tsconfig, '{ "compilerOptions": {} }\n');
     server = await startServer(
       bin('bun'),
@@ -35,6 +35,7 @@ describe.skipIf(skipRuntime('Bun', cannotRun(bin('bun'), ['--version'])))('Bun',
 
   afterAll(async () => {
     await server?.stop();
+    rmSync(tsconfig, { force: true });
   });
 
   exampleScenarios(() => server.url);

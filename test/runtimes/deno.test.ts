@@ -30,8 +30,6 @@ describe.skipIf(skipRuntime('Deno', cannotRun(bin('deno'), ['--version'])))('Den
         '--port',
         '0',
         '--allow-net=127.0.0.1',
-        '--allow-read',
-        '--allow-env',
         // The fixtures import './app.js' as the project's TypeScript (NodeNext) requires.
         '--sloppy-imports',
         '--no-prompt',

@@ -3,7 +3,7 @@
  * which port it listens on, and stops it by PID.
  */
 import { type ChildProcess, spawn, type SpawnOptions, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -55,10 +55,20 @@ export function skipRuntime(name: string, reason: string | undefined): boolean {
   return true;
 }
 
-/** The built package must exist: the runtimes import `ssekit` as users do, from dist/. */
+/**
+ * The built package must exist and be newer than its sources: the runtimes import `ssekit` as
+ * users do, from dist/ (`npm test` builds first).
+ */
 export function requireBuild(): void {
-  if (!existsSync(join(root, 'dist/src/index.js')) || !existsSync(join(root, 'dist/adapters'))) {
-    throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+  for (const dir of ['src', 'adapters']) {
+    for (const name of readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })) {
+      if (!name.endsWith('.ts') || name.endsWith('.d.ts')) continue;
+      const built = join(root, 'dist', dir, name.replace(/\.ts$/, '.js'));
+      if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` first`);
+      if (statSync(built).mtimeMs < statSync(join(root, dir, name)).mtimeMs) {
+        throw new Error(`${built} is older than ${dir}/${name}: run \`npm run build\` first`);
+      }
+    }
   }
 }
 
