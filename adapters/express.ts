@@ -59,10 +59,14 @@ export function sse<T>(
 ): (req: Request, res: Response, next: NextFunction) => void {
   const endpoint = resolveEndpoint(options, byBodyOrQuery);
   return function sseHandler(req, res, next) {
-    respond(req, res, (writer) => handler(writer, req, res), endpoint).catch((error: unknown) => {
-      // A client that left before anything was sent needs no error response.
-      if (!isClientGone(error)) next(error);
-    });
+    // Not `respond`: nothing here waits for the end, and an open stream then holds no suspended
+    // async function (bench/memory.ts, issue 12).
+    startResponse(req, res, (writer) => handler(writer, req, res), endpoint).catch(
+      (error: unknown) => {
+        // A client that left before anything was sent needs no error response.
+        if (!isClientGone(error)) next(error);
+      },
+    );
   };
 }
 

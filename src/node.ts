@@ -58,6 +58,18 @@ function turnNow(): number {
   return clock;
 }
 
+const sharedHeaders = new Map<string, Readonly<Record<string, string>>>();
+
+/** The HTTP/1 streaming headers for a content type, made once and shared by every stream. */
+function http1Headers(contentType: string): Readonly<Record<string, string>> {
+  let headers = sharedHeaders.get(contentType);
+  if (headers === undefined) {
+    headers = Object.freeze({ ...streamHeaders(contentType), connection: 'keep-alive' });
+    sharedHeaders.set(contentType, headers);
+  }
+  return headers;
+}
+
 function isHttp1(res: NodeResponse): boolean {
   return (res.req as IncomingMessage | Http2ServerRequest | undefined)?.httpVersionMajor !== 2;
 }
@@ -115,41 +127,94 @@ export function streamToResponse<T>(
   config: StreamConfig<T>,
   { hold }: NodeStreamOptions = {},
 ): StreamRun {
-  let finishing = false;
+  const transport = new NodeTransport(res, config.format.contentType, hold !== undefined);
+  const run = runStream(transport, producer, config);
+  transport.run = run;
+  hold?.then(
+    () => transport.unhold(),
+    (reason: unknown) => transport.giveUp(reason),
+  );
+  return run;
+}
+
+/**
+ * The transport of one Node response. One object with its methods on the prototype, not a closure
+ * per function: an open stream holds it for as long as it lives, and a dozen closures and their
+ * scope were most of what the Node side of an idle stream cost (bench/memory.ts, issue 12).
+ *
+ * Frames written to an HTTP/1 response in one tick are joined and handed over at the end of the
+ * tick. Node corks the socket from a response's first write until the next tick anyway (v20,
+ * `write_` in _http_outgoing.js), so this delays nothing; it saves a `res.write` per frame (and a
+ * chunk header, under chunked encoding): one write for many frames (bench/RESULTS.md).
+ */
+class NodeTransport implements SseTransport {
+  readonly res: NodeResponse;
+  readonly contentType: string;
+  readonly http1: boolean;
+  run: StreamRun | undefined = undefined;
+  finishing = false;
   // While held: whether the engine has asked to commit, and to close.
-  let held = hold !== undefined;
-  let commitAsked = false;
-  let closeAsked = false;
-  let wake: (() => void) | undefined;
-  const release = (): void => {
-    const resolve = wake;
-    wake = undefined;
-    resolve?.();
-  };
-  // Frames written to an HTTP/1 response in one tick, joined and handed over at the end of the
-  // tick. Node corks the socket from a response's first write until the next tick anyway (v20,
-  // `write_` in _http_outgoing.js), so this delays nothing; it saves a `res.write` per frame (and
-  // a chunk header, under chunked encoding): one write for many frames (bench/RESULTS.md).
-  const http1 = isHttp1(res);
-  let pending = '';
-  let scheduled = false;
+  held: boolean;
+  commitAsked = false;
+  closeAsked = false;
+  wake: (() => void) | undefined = undefined;
+  pending = '';
+  scheduled = false;
   // Frames are held until a high-water mark's worth is here (or the tick ends), then go as one
   // write: the response then holds at most one more, and says `false` when full, so the engine
   // waits for `drain`. Read once, not two getters per frame (bench/RESULTS.md, issue 12).
-  let room = 0;
-  const out = res as ServerResponse;
-  const flush = (): boolean => {
-    const chunk = pending;
-    pending = '';
-    return chunk === '' || out.write(chunk);
-  };
-  const flushLater = (): void => {
-    scheduled = false;
-    if (!finishing) flush();
-  };
-  const commit = (): void => {
+  room = 0;
+  readonly release: () => void;
+  readonly onClose: () => void;
+
+  constructor(res: NodeResponse, contentType: string, held: boolean) {
+    this.res = res;
+    this.contentType = contentType;
+    this.http1 = isHttp1(res);
+    this.held = held;
+    // The two listeners the response needs: the only functions made per stream.
+    this.release = () => {
+      const resolve = this.wake;
+      this.wake = undefined;
+      resolve?.();
+    };
+    this.onClose = () => {
+      res.off('close', this.onClose);
+      res.off('drain', this.release);
+      this.release();
+      if (!this.finishing) this.run?.abort();
+    };
+    // `on`, not `once`: a response closes once, and `once` would add a wrapper per stream.
+    res.on('close', this.onClose);
+  }
+
+  flush(): boolean {
+    const chunk = this.pending;
+    this.pending = '';
+    return chunk === '' || (this.res as ServerResponse).write(chunk);
+  }
+
+  flushLater(): void {
+    this.scheduled = false;
+    if (!this.finishing) this.flush();
+  }
+
+  /** Sends the status and headers now. */
+  send(): void {
+    const { res, http1 } = this;
+    const out = res as ServerResponse;
+    if (http1 && out.getHeaderNames().length === 0) {
+      // Nothing set by middleware: one writeHead of a shared object, and the response keeps no
+      // header table of its own for as long as the stream is open (bench/memory.ts, issue 12).
+      out.socket?.setNoDelay(true);
+      out.socket?.setTimeout(0);
+      out.writeHead(200, http1Headers(this.contentType));
+      out.flushHeaders();
+      this.room = out.writableHighWaterMark;
+      return;
+    }
     for (const name of CONFLICTING) res.removeHeader(name);
-    const headers = streamHeaders(config.format.contentType);
+    const headers = streamHeaders(this.contentType);
     for (const name in headers) res.setHeader(name, headers[name] as string);
     // ssekit never sets Transfer-Encoding. On HTTP/1.1 Node frames the body as chunked by
     // itself: a client can tell a finished stream from a cut one (a truncated answer is an
@@ -158,87 +223,100 @@ export function streamToResponse<T>(
     if (!http1) res.removeHeader('transfer-encoding');
     if (http1) {
       res.setHeader('connection', 'keep-alive');
-      const socket = (res as ServerResponse).socket;
       // Nagle would hold small frames back; a server-wide setTimeout would cut quiet streams
       // (heartbeats keep the client and proxies alive instead).
-      socket?.setNoDelay(true);
-      socket?.setTimeout(0);
+      out.socket?.setNoDelay(true);
+      out.socket?.setTimeout(0);
     }
     res.statusCode = 200;
     // HTTP/2's writeHead sends the headers itself; HTTP/1 needs the flush.
     if (http1) {
       out.flushHeaders();
-      room = out.writableHighWaterMark;
+      this.room = out.writableHighWaterMark;
     } else (res as Http2ServerResponse).writeHead(200);
-  };
-  const end = (): void => {
-    const rest = pending;
-    pending = '';
+  }
+
+  end(): void {
+    const { res } = this;
+    const rest = this.pending;
+    this.pending = '';
     if (!res.writableEnded && !res.destroyed) {
       if (rest === '') res.end();
       else res.end(rest);
     }
-  };
-  const transport: SseTransport = {
-    commit() {
-      if (held) commitAsked = true;
-      else commit();
-    },
-    write(chunk) {
-      if (held) {
-        // Full until committed: the engine waits (and queues, within its `queueLimit`).
-        pending += chunk;
-        return false;
+  }
+
+  commit(): void {
+    if (this.held) this.commitAsked = true;
+    else this.send();
+  }
+
+  write(chunk: string): boolean {
+    if (this.held) {
+      // Full until committed: the engine waits (and queues, within its `queueLimit`).
+      this.pending += chunk;
+      return false;
+    }
+    if (!this.http1) return (this.res as Http2ServerResponse).write(chunk);
+    this.pending += chunk;
+    if (this.pending.length < this.room) {
+      if (!this.scheduled) {
+        this.scheduled = true;
+        process.nextTick(flushLater, this);
       }
-      if (!http1) return (res as Http2ServerResponse).write(chunk);
-      pending += chunk;
-      if (pending.length < room) {
-        if (!scheduled) {
-          scheduled = true;
-          process.nextTick(flushLater);
-        }
-        return true;
-      }
-      return flush();
-    },
-    waitForDrain: () => new Promise<void>((resolve) => (wake = resolve)),
-    gone: () => isGone(res),
-    now: turnNow,
-    close() {
-      if (finishing) return;
-      finishing = true;
-      release();
-      if (held) closeAsked = true;
-      else end();
-    },
-  };
-  res.on('drain', release);
-  const run = runStream(transport, producer, config);
-  const giveUp = (reason: unknown): void => {
-    held = false;
-    pending = '';
-    finishing = true;
-    release();
-    run.abort(reason);
-  };
-  const unhold = (): void => {
-    held = false;
-    if (!commitAsked || res.destroyed) return; // nothing to send yet, or nobody to send it to
+      return true;
+    }
+    return this.flush();
+  }
+
+  waitForDrain(): Promise<void> {
+    // Listened for only while full: an idle stream holds no `drain` listener.
+    this.res.once('drain', this.release);
+    return new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  gone(): boolean {
+    return isGone(this.res);
+  }
+
+  now(): number {
+    return turnNow();
+  }
+
+  close(): void {
+    if (this.finishing) return;
+    this.finishing = true;
+    this.release();
+    if (this.held) this.closeAsked = true;
+    else this.end();
+  }
+
+  giveUp(reason: unknown): void {
+    this.held = false;
+    this.pending = '';
+    this.finishing = true;
+    this.release();
+    this.run?.abort(reason);
+  }
+
+  unhold(): void {
+    this.held = false;
+    const { res } = this;
+    if (!this.commitAsked || res.destroyed) return; // nothing to send yet, or nobody to send it to
     // Someone else answered meanwhile (an error handler, after the middleware had returned).
     if (res.headersSent || res.writableEnded) {
-      return giveUp(new SseError('CLIENT_GONE', 'the response was sent by someone else'));
+      return this.giveUp(new SseError('CLIENT_GONE', 'the response was sent by someone else'));
     }
-    commit();
-    if (closeAsked) return end();
-    if (flush()) release();
-  };
-  hold?.then(unhold, giveUp);
-  res.once('close', function onResponseClose() {
-    res.off('drain', release);
-    release();
-    if (!finishing) run.abort();
-  });
-  return run;
+    this.send();
+    if (this.closeAsked) return this.end();
+    // When full, the engine is already waiting: its waitForDrain() listens for `drain`.
+    if (this.flush()) this.release();
+  }
+}
+
+/** The tick's flush: one function for every transport, which it gets as an argument. */
+function flushLater(transport: NodeTransport): void {
+  transport.flushLater();
 }
 
 /**
@@ -326,7 +404,12 @@ export async function startResponse<T, R>(
   } finally {
     turn?.();
   }
-  return { done: run.done };
+  // A getter: `done` is made only if the adapter awaits it.
+  return {
+    get done() {
+      return run.done;
+    },
+  };
 }
 
 /**

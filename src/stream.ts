@@ -163,7 +163,6 @@ export function runStream<T>(
  */
 class Stream<T> implements StreamRun {
   readonly ready: Promise<void>;
-  readonly done: Promise<void>;
   transport: SseTransport;
   config: StreamConfig<T>;
   controller: AbortController;
@@ -183,7 +182,10 @@ class Stream<T> implements StreamRun {
   // Dropped once `ready` has settled, so an open stream does not keep them.
   resolveReady: (() => void) | undefined = undefined;
   rejectReady: ((error: unknown) => void) | undefined = undefined;
-  resolveDone: () => void = noop;
+  // `done`, made when first read: a stream that nobody awaits (Express's sse()) keeps none.
+  donePromise: Promise<void> | undefined = undefined;
+  resolveDonePromise: (() => void) | undefined = undefined;
+  finished = false;
 
   constructor(transport: SseTransport, config: StreamConfig<T>) {
     this.transport = transport;
@@ -193,7 +195,22 @@ class Stream<T> implements StreamRun {
       this.resolveReady = resolve;
       this.rejectReady = reject;
     });
-    this.done = new Promise<void>((resolve) => (this.resolveDone = resolve));
+  }
+
+  get done(): Promise<void> {
+    if (this.donePromise === undefined) {
+      this.donePromise = this.finished
+        ? RESOLVED
+        : new Promise<void>((resolve) => (this.resolveDonePromise = resolve));
+    }
+    return this.donePromise;
+  }
+
+  resolveDone(): void {
+    this.finished = true;
+    const resolve = this.resolveDonePromise;
+    this.resolveDonePromise = undefined;
+    resolve?.();
   }
 
   // A getter: Node makes an AbortController's signal (an EventTarget) only when it is first read,
@@ -523,22 +540,40 @@ function beat(stream: { beat(): void }): void {
 }
 
 /**
- * The push writer of a handler's stream. `send`, `comment`, `close` and `fail` are own bound functions
- * (the documented API lets them be passed around detached); the rest is on the prototype.
+ * The push writer of a handler's stream. `send`, `comment`, `close` and `fail` are bound functions
+ * (the documented API lets them be passed around detached), each made on first use.
  */
 class Writer implements SseWriter {
-  readonly send: SseWriter['send'];
-  readonly comment: SseWriter['comment'];
-  readonly close: SseWriter['close'];
-  readonly fail: SseWriter['fail'];
   readonly #stream: Stream<never>;
+  // Made on first use: most handlers use one or two of them, and an open stream keeps its writer
+  // (bench/memory.ts, issue 12). Once made, the same function is returned every time.
+  #send: SseWriter['send'] | undefined = undefined;
+  #comment: SseWriter['comment'] | undefined = undefined;
+  #close: SseWriter['close'] | undefined = undefined;
+  #fail: SseWriter['fail'] | undefined = undefined;
 
   constructor(stream: Stream<never>) {
     this.#stream = stream;
-    this.send = (data, eventFields) => stream.send(data, eventFields);
-    this.comment = (text) => stream.comment(text);
-    this.close = () => stream.finish();
-    this.fail = (error) => stream.fail(error);
+  }
+
+  get send(): SseWriter['send'] {
+    const stream = this.#stream;
+    return (this.#send ??= (data, eventFields) => stream.send(data, eventFields));
+  }
+
+  get comment(): SseWriter['comment'] {
+    const stream = this.#stream;
+    return (this.#comment ??= (text) => stream.comment(text));
+  }
+
+  get close(): SseWriter['close'] {
+    const stream = this.#stream;
+    return (this.#close ??= () => stream.finish());
+  }
+
+  get fail(): SseWriter['fail'] {
+    const stream = this.#stream;
+    return (this.#fail ??= (error) => stream.fail(error));
   }
 
   get signal(): AbortSignal {
