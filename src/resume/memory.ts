@@ -68,7 +68,7 @@ function checkId(streamId: unknown): void {
  * every store is tested against. Streams live as long as the process (or their TTLs); use the
  * Redis store to resume on other instances.
  *
- * @throws {@link SseError} `INVALID_OPTION` naming a bad option.
+ * @throws `SseError` `INVALID_OPTION` naming a bad option.
  *
  * @example A store for tests, with short retention
  * ```ts

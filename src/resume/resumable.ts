@@ -271,7 +271,7 @@ function parseCursor(cursor: string): { gen: string; seq: number } | undefined {
  * Makes the resumable streams of an app on one store: start, resume, stop and result, each
  * answering with a {@link ResumeReply} that any adapter pipes unchanged.
  *
- * @throws {@link SseError} `INVALID_OPTION` naming a bad option.
+ * @throws `SseError` `INVALID_OPTION` naming a bad option.
  *
  * @example Start, resume and stop routes on Express
  * ```ts
