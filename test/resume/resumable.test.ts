@@ -162,6 +162,59 @@ describe('loss is never silent', () => {
     });
   });
 
+  it('a producer that throws after sends it did not await still stores every accepted event', async () => {
+    const { url } = await setup(() => (writer) => {
+      for (let i = 0; i < 100; i++) void writer.send(`t${i}`);
+      throw new Error('after the sends');
+    });
+    const got = await readEvents(`${url}/s/j2`, { method: 'POST' });
+    expect(dataOf(got.events)).toEqual(Array.from({ length: 100 }, (_, i) => `t${i}`));
+    expect(JSON.parse(got.events.at(-1)?.data as string)).toMatchObject({ code: 'internal_error' });
+  });
+
+  it('a store append that hangs fails the producer with STORE_UNAVAILABLE and ends readers with store_unavailable', async () => {
+    const store = memoryStore();
+    let hang = false;
+    const errors: unknown[] = [];
+    const slow: ResumeStore = {
+      instanceId: store.instanceId,
+      leaseMs: store.leaseMs,
+      create: (...args) => store.create(...args),
+      append: (...args) => (hang ? new Promise<void>(() => {}) : store.append(...args)),
+      finalize: (...args) => store.finalize(...args),
+      meta: (...args) => store.meta(...args),
+      read: (...args) => store.read(...args),
+      renew: (...args) => store.renew(...args),
+      requestStop: (...args) => store.requestStop(...args),
+      onStop: (...args) => store.onStop(...args),
+      close: () => store.close(),
+    };
+    let aborted: unknown;
+    const { url } = await setup(
+      () => async (writer) => {
+        writer.signal.addEventListener('abort', () => (aborted = writer.signal.reason));
+        await writer.send('stored');
+        await sleep(30);
+        hang = true;
+        await writer.send('never stored');
+        await sleep(5000);
+      },
+      { store: slow, storeTimeoutMs: 200, onError: (error) => errors.push(error) },
+    );
+    const started = Date.now();
+    const got = await readEvents(`${url}/s/hang`, { method: 'POST' });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(dataOf(got.events)).toEqual(['stored']);
+    expect(JSON.parse(got.events.at(-1)?.data as string)).toEqual({
+      code: 'store_unavailable',
+      error: 'The stream store is unavailable',
+    });
+    expect(isSseError(aborted) && aborted.code).toBe('STORE_UNAVAILABLE');
+    expect(errors.some((error) => isSseError(error) && error.code === 'STORE_UNAVAILABLE')).toBe(
+      true,
+    );
+  });
+
   it('a generation whose producer stopped renewing ends its followers with producer_lost, and can start again', async () => {
     const store = memoryStore({ leaseMs: 200 });
     const { url } = await setup(() => tokens(words(2)).producer, { store });
