@@ -396,6 +396,8 @@ class ResumableImpl implements Resumable {
     });
   }
 
+  readonly onError = (error: unknown): void => this.report(error);
+
   report(error: unknown): void {
     try {
       this.config.onError?.(error);
@@ -453,7 +455,7 @@ class ResumableImpl implements Resumable {
     return {
       status: 200,
       headers: this.headers(streamId, 'new', `${meta.gen}.0`),
-      source: new ReplySource(meta.gen, [], local, () => generation.detach(local)),
+      source: new ReplySource(meta.gen, [], local, () => generation.detach(local), this.onError),
       gen: meta.gen,
     };
   }
@@ -511,14 +513,14 @@ class ResumableImpl implements Resumable {
       return {
         status: 200,
         headers,
-        source: new ReplySource(meta.gen, prefix, undefined, undefined),
+        source: new ReplySource(meta.gen, prefix, undefined, undefined, this.onError),
         gen: meta.gen,
       };
     const batches = this.store.read(streamId, meta.gen, after)[Symbol.asyncIterator]();
     return {
       status: 200,
       headers,
-      source: new ReplySource(meta.gen, prefix, batches, undefined),
+      source: new ReplySource(meta.gen, prefix, batches, undefined, this.onError),
       gen: meta.gen,
     };
   }
@@ -566,6 +568,7 @@ class ReplySource implements AsyncIterableIterator<SseEvent> {
   readonly prefix: SseEvent[];
   readonly batches: AsyncIterator<ReadBatch, undefined> | undefined;
   readonly onClose: (() => void) | undefined;
+  readonly onError: (error: unknown) => void;
   pending: readonly StoredEvent[] = [];
   index = 0;
   end: StreamEnd | undefined = undefined;
@@ -576,7 +579,9 @@ class ReplySource implements AsyncIterableIterator<SseEvent> {
     prefix: SseEvent[],
     batches: AsyncIterator<ReadBatch, undefined> | undefined,
     onClose: (() => void) | undefined,
+    onError: (error: unknown) => void,
   ) {
+    this.onError = onError;
     this.gen = gen;
     this.prefix = prefix;
     this.batches = batches;
@@ -638,7 +643,8 @@ class ReplySource implements AsyncIterableIterator<SseEvent> {
     if (this.closed) return;
     this.closed = true;
     this.pending = [];
-    void this.batches?.return?.();
+    // Releasing the read: a store whose release fails has nobody else to tell than onError.
+    this.batches?.return?.().catch(this.onError);
     this.onClose?.();
   }
 

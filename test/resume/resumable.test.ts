@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isSseError, type Producer, type SseOptions } from 'ssekit';
+import { isSseError, type Producer, type SseOptions, toSseResponse } from 'ssekit';
 import {
   createResumable,
   memoryStore,
@@ -192,7 +192,9 @@ describe('loss is never silent', () => {
     let aborted: unknown;
     const { url } = await setup(
       () => async (writer) => {
-        writer.signal.addEventListener('abort', () => (aborted = writer.signal.reason));
+        writer.signal.addEventListener('abort', () => {
+          aborted = writer.signal.reason as unknown;
+        });
         await writer.send('stored');
         await sleep(30);
         hang = true;
@@ -549,4 +551,29 @@ describe('bounded readers', () => {
     expect(restIds[0]).toBe(`${(ids.at(-1) as string).split('.')[0]}.${ids.length + 1}`);
     paused.destroy();
   }, 60_000);
+});
+
+describe('fetch runtimes', () => {
+  it('a reply pipes through toSseResponse with its headers, and resumes the same way', async () => {
+    const resumable = createResumable();
+    open.push(resumable, resumable.store);
+    const reply = await resumable.start('web', ['a', 'b', 'c']);
+    const response = await toSseResponse(reply.source as AsyncIterable<unknown>, {
+      headers: { ...reply.headers },
+      done: { data: '[DONE]' },
+      heartbeat: false,
+    });
+    expect(response.headers.get('ssekit-resume')).toBe('new');
+    const gen = reply.gen as string;
+    expect(await response.text()).toBe(
+      `id: ${gen}.1\ndata: a\n\nid: ${gen}.2\ndata: b\n\nid: ${gen}.3\ndata: c\n\ndata: [DONE]\n\n`,
+    );
+    const again = await resumable.resume('web', { cursor: `${gen}.1` });
+    const rest = await toSseResponse(again.source as AsyncIterable<unknown>, {
+      headers: { ...again.headers },
+      heartbeat: false,
+    });
+    expect(rest.headers.get('ssekit-cursor')).toBe(`${gen}.1`);
+    expect(await rest.text()).toBe(`id: ${gen}.2\ndata: b\n\nid: ${gen}.3\ndata: c\n\n`);
+  });
 });
