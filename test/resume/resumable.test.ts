@@ -598,3 +598,33 @@ describe('fetch runtimes', () => {
     expect(await rest.text()).toBe(`id: ${gen}.2\ndata: b\n\nid: ${gen}.3\ndata: c\n\n`);
   });
 });
+
+describe('a start that joins', () => {
+  it('stops a source made for it that will not be read (its upstream call ends)', async () => {
+    const resumable = createResumable();
+    open.push(resumable, resumable.store);
+    const first = await resumable.start(
+      'j',
+      (async function* () {
+        yield 'a';
+        await sleep(200);
+        yield 'b';
+      })(),
+    );
+    let returned = false;
+    const unused = (async function* () {
+      try {
+        await Promise.resolve();
+        yield 'never';
+      } finally {
+        returned = true;
+      }
+    })();
+    await unused.next(); // started, like an SDK stream that has already sent its request
+    const joined = await resumable.start('j', unused);
+    expect(joined.headers['ssekit-resume']).toBe('continued');
+    await waitFor(() => returned);
+    await first.source?.return?.();
+    await joined.source?.return?.();
+  });
+});
