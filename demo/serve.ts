@@ -33,9 +33,14 @@ export interface DemoServer {
 
 /**
  * Listens on 127.0.0.1 at `port` (`0` picks a free one). When `port` is taken, listens on a free
- * one instead and says so in `taken`, so the demo can tell the user rather than move silently.
+ * one instead and says so in `taken`, so the demo can tell the user rather than move silently. `onClose` runs
+ * first when the server is closed (the app stops its generations).
  */
-export async function listen(server: Server, port = 0): Promise<DemoServer> {
+export async function listen(
+  server: Server,
+  port = 0,
+  onClose: () => Promise<void> = () => Promise.resolve(),
+): Promise<DemoServer> {
   const attempt = (p: number): Promise<void> =>
     new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -58,10 +63,12 @@ export async function listen(server: Server, port = 0): Promise<DemoServer> {
     url: `http://127.0.0.1:${bound}`,
     port: bound,
     taken,
-    close: () =>
-      new Promise<void>((resolve) => {
+    async close() {
+      await onClose();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }

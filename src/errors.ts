@@ -20,6 +20,17 @@
  *   (`ssekit/hono`, which answers `400`, as Express's and Koa's body parsers do).
  * - `BODY_TOO_LARGE`: a request body the stream toggle's default rule had to read is over its
  *   limit (`ssekit/hono`, 1 MiB, answered `413`).
+ * - `STORE_FENCED`: a resume store refused a stale producer: its generation is not the stream's
+ *   current one, or has ended (see `ssekit/resume`).
+ * - `STORE_UNAVAILABLE`: a resume store cannot be reached, was closed, or its pending appends
+ *   passed their bound.
+ * - `PRODUCER_LOST`: a resumable generation ended because its producer stopped renewing its lease
+ *   (its process died).
+ * - `READER_OVERFLOW`: a reader of a resumable stream fell behind its bound and was cut; it
+ *   resumes from its last id.
+ * - `GENERATION_GONE`: the generation being read is no longer in the store (expired, replaced).
+ * - `STREAM_CONFLICT`: a start found the stream id running and its policy is `conflict`.
+ * - `PRODUCER_FAILED`: a resumable generation ended because its producer threw.
  */
 export type SseErrorCode =
   | 'INVALID_EVENT'
@@ -33,7 +44,14 @@ export type SseErrorCode =
   | 'CLIENT_GONE'
   | 'UPSTREAM_ERROR'
   | 'INVALID_BODY'
-  | 'BODY_TOO_LARGE';
+  | 'BODY_TOO_LARGE'
+  | 'STORE_FENCED'
+  | 'STORE_UNAVAILABLE'
+  | 'PRODUCER_LOST'
+  | 'READER_OVERFLOW'
+  | 'GENERATION_GONE'
+  | 'STREAM_CONFLICT'
+  | 'PRODUCER_FAILED';
 
 const brand = Symbol.for('ssekit.SseError');
 
