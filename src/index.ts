@@ -28,10 +28,13 @@ export {
 } from './frames.js';
 export { streamHeaders } from './headers.js';
 export {
+  isSseBatch,
   isSseEvent,
   resolveOptions,
   type SseEvent,
   type SseEventInit,
+  type SseBatch,
+  sseBatch,
   sseEvent,
   type StreamConfig,
   type StreamOptions,

@@ -52,6 +52,55 @@ export function isSseEvent(value: unknown): value is SseEvent {
   );
 }
 
+/** Several events a source yields at once, written together. Create one with {@link sseBatch}. */
+export interface SseBatch {
+  /** The events, in order: each an {@link sseEvent} or plain data. */
+  readonly events: readonly unknown[];
+}
+
+const batchBrand = Symbol.for('ssekit.SseBatch');
+
+/**
+ * Makes a batch: several events a source yields as one item, which the stream formats and writes
+ * together — one write and one turn of the source for the lot, for sources that receive events in
+ * batches (a store's read, a provider's buffered chunk). The endpoint's `map` is not applied to
+ * them; each is an {@link sseEvent} or plain data.
+ *
+ * @example A source that yields what it has at once
+ * ```ts
+ * import { sseBatch, sseEvent } from 'ssekit';
+ *
+ * async function* replay(saved: string[]) {
+ *   yield sseBatch(saved.map((text, i) => sseEvent(text, { id: String(i) })));
+ * }
+ * ```
+ */
+export function sseBatch(events: readonly unknown[]): SseBatch {
+  if (!Array.isArray(events)) {
+    throw new SseError('INVALID_OPTION', '`events` must be an array', { field: 'events' });
+  }
+  return { [batchBrand]: true, events } as SseBatch;
+}
+
+/**
+ * Whether `value` was made by {@link sseBatch}.
+ *
+ * @example Batches versus arrays
+ * ```ts
+ * import { isSseBatch, sseBatch } from 'ssekit';
+ *
+ * isSseBatch(sseBatch(['a', 'b'])); // true
+ * isSseBatch(['a', 'b']); // false: an array is data (sent as JSON)
+ * ```
+ */
+export function isSseBatch(value: unknown): value is SseBatch {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[batchBrand] === true
+  );
+}
+
 /** Options of one streaming endpoint. Every option is optional. */
 export interface StreamOptions<T = unknown> {
   /**

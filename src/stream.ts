@@ -8,6 +8,7 @@ import { SseError } from './errors.js';
 import type { EventFields } from './format.js';
 import {
   DEFAULT_QUEUE_LIMIT,
+  isSseBatch,
   isSseEvent,
   resolveOptions,
   type StreamConfig,
@@ -446,12 +447,26 @@ class Stream<T> implements StreamRun {
       if (value === '') return RESOLVED;
     }
     const { map, format, fields } = this.config;
+    if (isSseBatch(value)) return this.emitBatch(value.events);
     if (map !== undefined) value = map(value as T, this.index++);
     if (value === undefined) return RESOLVED;
     const frame = isSseEvent(value)
       ? format.event(value.data, this.named(value))
       : format.event(value, fields);
     return this.closing ? RESOLVED : this.write(frame);
+  }
+
+  /** Formats every event of a batch (all of them first: a refusal writes none), then one write. */
+  emitBatch(events: readonly unknown[]): Promise<void> {
+    const { format, fields } = this.config;
+    let frames = '';
+    for (const event of events) {
+      if (event === undefined) continue;
+      frames += isSseEvent(event)
+        ? format.event(event.data, this.named(event))
+        : format.event(event, fields);
+    }
+    return this.closing || frames === '' ? RESOLVED : this.write(frames);
   }
 
   /** Emits what a byte source left in the decoder: an incomplete character becomes U+FFFD. */

@@ -5,9 +5,11 @@ import {
   collectText,
   isSseError,
   isSource,
+  isSseBatch,
   type Producer,
   resolveOptions,
   runStream,
+  sseBatch,
   sseEvent,
   type SseTransport,
   type SseWriter,
@@ -189,6 +191,60 @@ describe('sources', () => {
     expect(isSource(new ReadableStream())).toBe(true);
     expect(isSource(Readable.from([]))).toBe(true);
     expect(isSource(null)).toBe(false);
+  });
+});
+
+describe('batches', () => {
+  it('writes the events of a batch together, in order, with their fields', async () => {
+    const { transport, run } = start(
+      (async function* () {
+        yield 'a';
+        yield sseBatch([sseEvent('b', { id: '1' }), 'c', sseEvent({ d: 1 }, { event: 'x' })]);
+        yield 'e';
+      })(),
+    );
+    await run.done;
+    expect(transport.log).toEqual([
+      'commit',
+      'data: a\n\n',
+      'id: 1\ndata: b\n\ndata: c\n\nevent: x\ndata: {"d":1}\n\n',
+      'data: e\n\n',
+      'close',
+    ]);
+  });
+
+  it('applies no map to a batch, and writes nothing for an empty one', async () => {
+    const { transport, run } = start(
+      (function* () {
+        yield 'a';
+        yield sseBatch([]);
+        yield sseBatch(['b']);
+      })(),
+      { map: (chunk: unknown) => `mapped ${String(chunk)}` },
+    );
+    await run.done;
+    expect(transport.text).toBe('data: mapped a\n\ndata: b\n\n');
+  });
+
+  it('writes none of a batch that holds an event the format refuses, then the error event', async () => {
+    const { transport, run } = start(
+      (function* () {
+        yield 'a';
+        yield sseBatch(['b', sseEvent('c', { id: 'x\ny' })]);
+      })(),
+    );
+    await run.done;
+    expect(transport.text).toBe(
+      'data: a\n\nevent: error\ndata: {"error":"Internal Server Error"}\n\n',
+    );
+  });
+
+  it('is told apart from an array, which is data', () => {
+    expect(isSseBatch(sseBatch(['a']))).toBe(true);
+    expect(isSseBatch(['a'])).toBe(false);
+    expect(() => sseBatch('a' as unknown as string[])).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTION', field: 'events' }),
+    );
   });
 });
 

@@ -9,7 +9,7 @@
 import { isSseError, SseError } from '../errors.js';
 import { formatFields, serializeData } from '../format.js';
 import { type FormatOption, type FrameFormat, resolveFormat } from '../frames.js';
-import { resolveOptions, type SseEvent, sseEvent } from '../options.js';
+import { resolveOptions, type SseBatch, sseBatch, type SseEvent, sseEvent } from '../options.js';
 import {
   isSource,
   type Producer,
@@ -142,14 +142,16 @@ export interface ResumeReply {
   /** `SSEKit-Resume`, `SSEKit-Cursor` and `SSEKit-Resume-URL` (on `200`); set them on the response. */
   readonly headers: Readonly<Record<string, string>>;
   /**
-   * On `200`: the events, each an `sseEvent` with its id, then the end: it finishes normally on a
+   * On `200`: the events, each an `sseEvent` with its id (what the store had at once comes as one
+   * {@link SseBatch} of them, which every ssekit transport writes together), then the end: it
+   * finishes normally on a
    * `done` or `stopped` generation (the endpoint's `done` frame follows), and throws an
    * `SseError` (`PRODUCER_LOST`, `PRODUCER_FAILED`, `STORE_UNAVAILABLE`: the endpoint's error
    * event, by default `event: error` with that `code`) or is cut (`READER_OVERFLOW`,
    * `GENERATION_GONE`: the response ends without a terminal frame and the client resumes).
    * Pipe it or cancel it: while it is open it counts as a reader.
    */
-  readonly source: AsyncIterableIterator<SseEvent> | undefined;
+  readonly source: AsyncIterableIterator<SseEvent | SseBatch> | undefined;
   /** The generation read, when there is one. */
   readonly gen: string | undefined;
 }
@@ -573,7 +575,7 @@ class ResumableImpl implements Resumable {
 }
 
 /** A reply's events: a prefix (the reset event), then batches from the store or the local feed. */
-class ReplySource implements AsyncIterableIterator<SseEvent> {
+class ReplySource implements AsyncIterableIterator<SseEvent | SseBatch> {
   readonly gen: string;
   readonly prefix: SseEvent[];
   readonly batches: AsyncIterator<ReadBatch, undefined> | undefined;
@@ -598,17 +600,22 @@ class ReplySource implements AsyncIterableIterator<SseEvent> {
     this.onClose = onClose;
   }
 
-  async next(): Promise<IteratorResult<SseEvent, undefined>> {
+  async next(): Promise<IteratorResult<SseEvent | SseBatch, undefined>> {
     for (;;) {
       if (this.closed) return { done: true, value: undefined };
       const first = this.prefix.shift();
       if (first !== undefined) return { done: false, value: first };
       if (this.index < this.pending.length) {
-        const event = this.pending[this.index++] as StoredEvent;
-        return {
-          done: false,
-          value: sseEvent(event.data, { id: `${this.gen}.${event.seq}`, event: event.event }),
-        };
+        // What the store gave at once goes as one batch: one write and one turn of this source
+        // for the lot, not one per event (bench/resume.ts).
+        const { gen, pending } = this;
+        const events: SseEvent[] = [];
+        for (let i = this.index; i < pending.length; i++) {
+          const event = pending[i] as StoredEvent;
+          events.push(sseEvent(event.data, { id: `${gen}.${event.seq}`, event: event.event }));
+        }
+        this.index = pending.length;
+        return { done: false, value: sseBatch(events) };
       }
       if (this.end !== undefined || this.batches === undefined) return this.finish(this.end);
       let step: IteratorResult<ReadBatch, undefined>;
@@ -625,7 +632,7 @@ class ReplySource implements AsyncIterableIterator<SseEvent> {
     }
   }
 
-  finish(end: StreamEnd | undefined): IteratorResult<SseEvent, undefined> {
+  finish(end: StreamEnd | undefined): IteratorResult<SseEvent | SseBatch, undefined> {
     this.close();
     if (end === undefined || end.state === 'done' || end.state === 'stopped') {
       if (end === undefined && this.batches !== undefined) {
@@ -658,7 +665,7 @@ class ReplySource implements AsyncIterableIterator<SseEvent> {
     this.onClose?.();
   }
 
-  return(): Promise<IteratorResult<SseEvent, undefined>> {
+  return(): Promise<IteratorResult<SseEvent | SseBatch, undefined>> {
     this.close();
     return Promise.resolve({ done: true, value: undefined });
   }
