@@ -13,6 +13,17 @@
  * - `UPSTREAM_ERROR`: an upstream stream being read or relayed failed: an error status, a body
  *   that is not `text/event-stream`, data that is not the JSON it should be, or an error event
  *   from the provider.
+ * - `STORE_FENCED`: a resume store refused a stale producer: its generation is not the stream's
+ *   current one, or has ended (see `ssekit/resume`).
+ * - `STORE_UNAVAILABLE`: a resume store cannot be reached, was closed, or its pending appends
+ *   passed their bound.
+ * - `PRODUCER_LOST`: a resumable generation ended because its producer stopped renewing its lease
+ *   (its process died).
+ * - `READER_OVERFLOW`: a reader of a resumable stream fell behind its bound and was cut; it
+ *   resumes from its last id.
+ * - `GENERATION_GONE`: the generation being read is no longer in the store (expired, replaced).
+ * - `STREAM_CONFLICT`: a start found the stream id running and its policy is `conflict`.
+ * - `PRODUCER_FAILED`: a resumable generation ended because its producer threw.
  */
 export type SseErrorCode =
   | 'INVALID_EVENT'
@@ -23,7 +34,14 @@ export type SseErrorCode =
   | 'INVALID_OPTION'
   | 'QUEUE_OVERFLOW'
   | 'CLIENT_GONE'
-  | 'UPSTREAM_ERROR';
+  | 'UPSTREAM_ERROR'
+  | 'STORE_FENCED'
+  | 'STORE_UNAVAILABLE'
+  | 'PRODUCER_LOST'
+  | 'READER_OVERFLOW'
+  | 'GENERATION_GONE'
+  | 'STREAM_CONFLICT'
+  | 'PRODUCER_FAILED';
 
 const brand = Symbol.for('ssekit.SseError');
 
