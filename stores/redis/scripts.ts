@@ -41,28 +41,37 @@ end
  * Creates a generation, or reports the running one.
  *
  * KEYS: meta, lease, stop. ARGV: gen, owner, leaseMs, idleMs, ifRunning, now, tags, logPrefix,
- * maxEvents, control channel prefix, stream id, stopTtlMs.
+ * maxEvents, control channel prefix, stream id, stopTtlMs, afterDoneMs.
  *
  * Returns `{'created', …meta}` or `{'running', …meta}` (lease held, and `ifRunning` is not
- * `replace`). Otherwise the previous generation is dropped with its log: a live one whose lease
- * has lapsed simply goes (its producer is gone), a live one being replaced gets a stop request
- * (durable key + a message to its owner) so its producer stops; its appends are fenced from now.
+ * `replace`). Otherwise the previous generation is dropped: a finished one with its log; a live
+ * one whose lease has lapsed gets its terminal entry `lost`/`producer_lost`, and one being
+ * replaced `stopped`/`replaced` plus a stop request (durable key + a message to its owner), so
+ * its readers end; its log then lives `afterDoneMs` and its appends are fenced from now.
  */
 export const CREATE = `${META}
-local cur = redis.call('HMGET', KEYS[1], 'gen', 'state', 'owner')
-if cur[2] == 'live' then
-  local holder = redis.call('GET', KEYS[2])
-  if holder and ARGV[5] ~= 'replace' then
-    local m = meta(KEYS[1], ARGV[8], ARGV[9])
-    table.insert(m, 1, 'running')
-    return m
-  end
-  if holder then
-    redis.call('SET', KEYS[3], cur[1], 'PX', ARGV[12])
-    redis.call('PUBLISH', ARGV[10] .. cur[3], cjson.encode({sid = ARGV[11], gen = cur[1]}))
+local cur = redis.call('HMGET', KEYS[1], 'gen', 'state', 'owner', 'seq')
+if cur[1] then
+  local old = ARGV[8] .. cur[1]
+  if cur[2] == 'live' then
+    local holder = redis.call('GET', KEYS[2])
+    if holder and ARGV[5] ~= 'replace' then
+      local m = meta(KEYS[1], ARGV[8], ARGV[9])
+      table.insert(m, 1, 'running')
+      return m
+    end
+    local state, reason = 'lost', 'producer_lost'
+    if holder then
+      state, reason = 'stopped', 'replaced'
+      redis.call('SET', KEYS[3], cur[1], 'PX', ARGV[12])
+      redis.call('PUBLISH', ARGV[10] .. cur[3], cjson.encode({sid = ARGV[11], gen = cur[1]}))
+    end
+    redis.call('XADD', old, cur[4] .. '-1', 't', state, 'c', reason)
+    redis.call('PEXPIRE', old, ARGV[13])
+  else
+    redis.call('DEL', old)
   end
 end
-if cur[1] then redis.call('DEL', ARGV[8] .. cur[1]) end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'gen', ARGV[1], 'state', 'live', 'owner', ARGV[2], 'seq', '0',
   'tags', ARGV[7], 'created', ARGV[6], 'updated', ARGV[6])
@@ -108,7 +117,7 @@ return {'ok'}
  *
  * KEYS: meta, log, lease, stop. ARGV: gen, state, reason, afterDoneMs, now.
  *
- * Returns `{'ok'}` or `{'fenced'}` (not current, or already ended: nothing changed).
+ * Returns `{'ok', lastSeq}` or `{'fenced'}` (not current, or already ended: nothing changed).
  */
 export const FINALIZE = `
 local cur = redis.call('HMGET', KEYS[1], 'gen', 'state', 'seq')
@@ -118,7 +127,7 @@ redis.call('HSET', KEYS[1], 'state', ARGV[2], 'reason', ARGV[3], 'updated', ARGV
 redis.call('DEL', KEYS[3], KEYS[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return {'ok'}
+return {'ok', cur[3]}
 `;
 
 /**
@@ -158,7 +167,7 @@ return {'ok', stop, tostring(readers)}
  * KEYS: meta, log, lease, readers. ARGV: gen, instance id, reader count, leaseMs, afterDoneMs, now.
  *
  * Returns `{'missing'}` (no meta: expired, or a Redis without persistence restarted),
- * `{'changed'}` (another generation now), `{'live'}`, `{'ended'}` (already final) or `{'lost'}`
+ * `{'changed'}` (another generation now, and this one's log has no terminal entry), `{'live'}`, `{'ended'}` (already final) or `{'lost'}`
  * (this call finalized it).
  */
 export const WATCH = `
@@ -172,7 +181,11 @@ else
 end
 local cur = redis.call('HMGET', KEYS[1], 'gen', 'state', 'seq')
 if not cur[1] then return {'missing'} end
-if cur[1] ~= ARGV[1] then return {'changed'} end
+if cur[1] ~= ARGV[1] then
+  local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+  if last[1] and string.sub(last[1][1], -2) == '-1' then return {'ended'} end
+  return {'changed'}
+end
 if cur[2] ~= 'live' then return {'ended'} end
 if redis.call('EXISTS', KEYS[3]) == 1 then return {'live'} end
 redis.call('XADD', KEYS[2], cur[3] .. '-1', 't', 'lost', 'c', 'producer_lost')
@@ -184,7 +197,8 @@ return {'lost'}
 
 /**
  * Requests a stop of the live generation: a durable stop key, and one message on its owner's
- * control channel (one channel per store instance, not per stream).
+ * control channel (one channel per store instance, not per stream); a repeated request changes
+ * nothing.
  *
  * KEYS: meta, stop. ARGV: stopTtlMs, control channel prefix, stream id, logPrefix, maxEvents.
  *
@@ -193,7 +207,7 @@ return {'lost'}
 export const STOP = `${META}
 local m = meta(KEYS[1], ARGV[4], ARGV[5])
 if not m then return {} end
-if m[2] == 'live' then
+if m[2] == 'live' and redis.call('GET', KEYS[2]) ~= m[1] then
   redis.call('SET', KEYS[2], m[1], 'PX', ARGV[1])
   redis.call('PUBLISH', ARGV[2] .. m[4], cjson.encode({sid = ARGV[3], gen = m[1]}))
 end

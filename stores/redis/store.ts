@@ -7,7 +7,7 @@
  * @module
  */
 import { SseError } from '../../src/errors.js';
-import { resolveStoreOptions, unref } from '../../src/resume/config.js';
+import { isGeneration, resolveStoreOptions, unref } from '../../src/resume/config.js';
 import { ReaderQueue } from '../../src/resume/queue.js';
 import type {
   CreateInput,
@@ -86,6 +86,13 @@ function positive(field: string, value: number): number {
     );
   }
   return value;
+}
+
+/** Waits for `promise`, at most `ms` (then goes on; `promise` is handled by its own code). */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 const TERMINAL = new Set<string>(['done', 'error', 'stopped', 'lost']);
@@ -226,24 +233,40 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
     };
   };
 
-  /** Feeds every local reader of a generation (deduplicated by seq), and ends them at `end`. */
-  const dispatch = (logKey: string, events: StoredEvent[], end: StreamEnd | undefined): void => {
+  /**
+   * Feeds every local reader of a generation (deduplicated by seq), and ends them at `end`: all
+   * of them when the tail loop delivered the terminal entry (`endSeq` undefined: everything
+   * before it was delivered first), else those that have every event up to `endSeq` (a local
+   * finalize; the others end when the loop delivers the terminal entry after their events).
+   */
+  const dispatch = (
+    logKey: string,
+    events: StoredEvent[],
+    end: StreamEnd | undefined,
+    endSeq?: number,
+  ): void => {
     const stream = followed.get(logKey);
     if (stream === undefined) return;
     for (const reader of stream.readers) {
       const fresh = events.filter((event) => event.seq > reader.pushed);
-      if (fresh.length > 0 && reader.queue.push(fresh)) reader.pushed = fresh.at(-1)?.seq ?? 0;
-      if (end !== undefined) reader.queue.end(end);
+      // Only what continues the reader's seq: a local append can run ahead of the tail loop
+      // (which has not delivered the entries before it yet); the loop delivers those in order.
+      if (fresh.length > 0 && fresh[0]?.seq === reader.pushed + 1) {
+        if (reader.queue.push(fresh)) reader.pushed = fresh.at(-1)?.seq ?? reader.pushed;
+      }
+      if (end !== undefined && (endSeq === undefined || reader.pushed >= endSeq)) {
+        reader.queue.end(end);
+      }
     }
-    if (end !== undefined) {
+    if (end !== undefined && endSeq === undefined) {
       stream.unfollow();
       followed.delete(logKey);
     }
   };
 
-  const failAll = (logKey: string, error: unknown): void => {
+  const failAll = (logKey: string, error: unknown, only?: Followed): void => {
     const stream = followed.get(logKey);
-    if (stream === undefined) return;
+    if (stream === undefined || (only !== undefined && stream !== only)) return;
     for (const reader of stream.readers) reader.queue.fail(error);
     stream.unfollow();
     followed.delete(logKey);
@@ -282,7 +305,7 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
     } catch (error) {
       // The check could not run (Redis down past timeoutMs): the readers cannot be kept
       // honest about liveness any more, so they end with the typed store error.
-      failAll(logKey, error);
+      failAll(logKey, error, stream);
       return;
     }
     const status = reply[0];
@@ -295,6 +318,7 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
             ? `stream ${stream.streamId} is no longer in Redis (expired, or Redis lost its data)`
             : `stream ${stream.streamId} has a new generation; ${stream.gen} is gone`,
         ),
+        stream,
       );
     }
     // 'live', 'ended' and 'lost': the log holds (or now holds) whatever comes next, and the
@@ -302,20 +326,24 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
   };
 
   const watching = new Set<Promise<void>>();
+  const track = (check: Promise<void>): void => {
+    watching.add(check);
+    void check.finally(() => watching.delete(check));
+  };
   const tick = (): void => {
     for (const [logKey, stream] of followed) {
       if (stream.checking) continue;
       stream.checking = true;
-      const check = watch(logKey, stream).finally(() => (stream.checking = false));
-      watching.add(check);
-      void check.finally(() => watching.delete(check));
+      track(watch(logKey, stream).finally(() => (stream.checking = false)));
     }
   };
   const timer = setInterval(tick, Math.max(1, Math.floor(leaseMs / 3)));
   unref(timer);
 
-  const ensureSubscription = (): void => {
-    if (subscription !== undefined || closed) return;
+  /** Subscribes to this instance's control channel once; resolves when it is listening. */
+  const ensureSubscription = (): Promise<RedisSubscription | undefined> => {
+    if (closed) return Promise.resolve(undefined);
+    if (subscription !== undefined) return subscription;
     subscription = client
       .subscribe(control + instanceId, (message) => {
         let parsed: { sid?: unknown; gen?: unknown };
@@ -336,6 +364,7 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
         subscription = undefined;
         return undefined;
       });
+    return subscription;
   };
 
   async function* read(
@@ -380,7 +409,7 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
     // History, in pages, from the one cursor.
     let cursor = after;
     let lastId = `${String(after)}-0`;
-    let page = parseEntries(opened[10]);
+    let page = parseEntries(opened[9]);
     for (;;) {
       if (signal?.aborted === true) return undefined;
       const events: StoredEvent[] = [];
@@ -440,14 +469,14 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
         own.unfollow();
         followed.delete(logKey);
       }
+      // Update this instance's reader count now (the producer's next renew sees it).
+      if (!closed) track(watch(logKey, own));
     };
     const abort = (): void => void queue.return();
     signal?.addEventListener('abort', abort, { once: true });
     // Register this reader at once (the producer counts it at its next renew) and check the
     // generation is still there.
-    const first = watch(logKey, own);
-    watching.add(first);
-    void first.finally(() => watching.delete(first));
+    track(watch(logKey, own));
 
     try {
       while (compareIds(caughtUpTo, lastId) > 0) {
@@ -489,6 +518,24 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
 
     async create(streamId: string, input: CreateInput): Promise<CreateResult> {
       guard('create');
+      if (typeof streamId !== 'string' || streamId === '') {
+        throw new RangeError(
+          `\`streamId\` must be a non-empty string, received ${String(streamId)}`,
+        );
+      }
+      if (!isGeneration(input.gen)) {
+        throw new RangeError(
+          `\`gen\` must be 1-32 chars of [A-Za-z0-9_-], received ${String(input.gen)}`,
+        );
+      }
+      if (!['join', 'conflict', 'replace'].includes(input.ifRunning)) {
+        throw new RangeError(
+          `\`ifRunning\` must be 'join', 'conflict' or 'replace', received ${String(input.ifRunning)}`,
+        );
+      }
+      // A producer must hear stop requests from its first event on: be subscribed first.
+      // Bounded: without it, stops still arrive through the durable key on the next renew.
+      if (stopListeners.size > 0) await within(ensureSubscription(), timeoutMs);
       const k = keys(streamId);
       const reply = parseTuple(
         await commands.script(
@@ -507,6 +554,7 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
             control,
             streamId,
             String(STOP_TTL_MS),
+            String(afterDoneMs),
           ],
         ),
       );
@@ -584,7 +632,7 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
         ),
       );
       if (reply[0] !== 'ok') return false;
-      dispatch(k.log(gen), [], end);
+      dispatch(k.log(gen), [], end, Number(reply[1]));
       return true;
     },
 
@@ -637,7 +685,7 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
 
     onStop(listener) {
       stopListeners.add(listener);
-      ensureSubscription();
+      void ensureSubscription();
       return () => {
         stopListeners.delete(listener);
       };
