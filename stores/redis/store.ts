@@ -182,7 +182,12 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
     .join('');
   const control = `${prefix}:ctl:`;
   const commands = createCommands(client, { timeoutMs, maxPending });
-  const tail = createTail(client, commands, { blockMs, count: pageSize, onError });
+  const tail = createTail(client, commands, {
+    blockMs,
+    graceMs: timeoutMs,
+    count: pageSize,
+    onError,
+  });
   const scripts = {
     create: script(lua.CREATE),
     append: script(lua.APPEND),
@@ -698,8 +703,9 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
       for (const logKey of [...followed.keys()]) failAll(logKey, unavailable('closed'));
       await tail.close();
       await Promise.allSettled([...watching]);
-      const sub = await subscription;
-      await sub?.close();
+      // The control connection may still be connecting to a server that is gone: close it
+      // whenever it opens, without waiting for that here.
+      subscription?.then((sub) => sub?.close()).catch(onError);
     },
   };
   return store;

@@ -13,6 +13,8 @@ import { compareIds, type Entry, parseXRead } from './replies.js';
 export interface TailOptions {
   /** `XREAD BLOCK` timeout, in ms (kept under client command timeouts). */
   readonly blockMs: number;
+  /** How long past `blockMs` a read may take before its connection is taken as dead, in ms. */
+  readonly graceMs: number;
   /** `XREAD COUNT` per key. */
   readonly count: number;
   /** Connection errors of the dedicated connection (the loop retries; this is for logging). */
@@ -47,7 +49,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  *
  * @example Following one log
  * ```ts
- * const tail = createTail(connection, commands, { blockMs: 1_000, count: 256, onError() {} });
+ * const tail = createTail(connection, commands, { blockMs: 1_000, graceMs: 5_000, count: 256, onError() {} });
  * const stop = tail.follow('{ssekit:3}:log:chat-1:k3F9', '0-0', { entries: console.log });
  * ```
  */
@@ -64,6 +66,27 @@ export function createTail(
   let closed = false;
   let wake: (() => void) | undefined;
   let rearm = false;
+  let onClose: () => void = () => {};
+  const closing = new Promise<undefined>((resolve) => (onClose = () => resolve(undefined)));
+
+  /**
+   * Waits for a command on the blocking connection, at most `ms` (a command that outlives its
+   * bound means a dead connection: a client may keep it queued for ever while it reconnects,
+   * e.g. ioredis after disconnect()), and no longer than close(), which resolves it undefined.
+   */
+  const bounded = async (command: Promise<unknown>, ms: number): Promise<unknown> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no reply in ${String(ms)} ms`)), ms);
+    });
+    try {
+      return await Promise.race([command, stalled, closing]);
+    } finally {
+      clearTimeout(timer);
+      // Superseded by the bound or close(): its outcome no longer matters.
+      command.catch(() => undefined);
+    }
+  };
 
   const drop = async (): Promise<void> => {
     const conn = blocking;
@@ -83,15 +106,24 @@ export function createTail(
       }
       try {
         if (blocking === undefined) {
-          blocking = await connection.duplicate();
-          clientId = String(await blocking.send(['CLIENT', 'ID']));
+          // A client may wait for the server for ever while connecting (node-redis retries):
+          // close() must not wait with it; a connection that opens after close is closed.
+          const opening = connection.duplicate();
+          const opened = await Promise.race([opening, closing]);
+          if (opened === undefined) {
+            opening.then((late) => late.close(), options.onError).catch(options.onError);
+            break;
+          }
+          blocking = opened;
+          clientId = String(await bounded(blocking.send(['CLIENT', 'ID']), options.graceMs));
+          if (closed) break;
         }
         const keys = [...followed.keys()];
         const ids = keys.map((key) => followed.get(key)?.id ?? '0-0');
         rearm = false;
         blocked = true;
-        const reply = await blocking
-          .send([
+        const reply = await bounded(
+          blocking.send([
             'XREAD',
             'COUNT',
             String(options.count),
@@ -100,8 +132,10 @@ export function createTail(
             'STREAMS',
             ...keys,
             ...ids,
-          ])
-          .finally(() => (blocked = false));
+          ]),
+          options.blockMs + options.graceMs,
+        ).finally(() => (blocked = false));
+        if (closed) break;
         delay = 20;
         for (const [key, entries] of parseXRead(reply)) {
           const entry = followed.get(key);
@@ -148,6 +182,7 @@ export function createTail(
     position: (key) => followed.get(key)?.id,
     async close() {
       closed = true;
+      onClose();
       wake?.();
       await drop();
       await running;
