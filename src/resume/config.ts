@@ -35,7 +35,7 @@ function positive(field: string, value: unknown, max = Number.MAX_SAFE_INTEGER):
 /**
  * Checks a store's {@link StoreOptions} and resolves their defaults, for store implementations.
  *
- * @throws {@link SseError} `INVALID_OPTION` naming the option.
+ * @throws `SseError` `INVALID_OPTION` naming the option.
  *
  * @example Defaults
  * ```ts

@@ -30,3 +30,14 @@ export {
 } from './config.js';
 export { memoryStore } from './memory.js';
 export { ReaderQueue } from './queue.js';
+export {
+  createResumable,
+  cursorFrom,
+  type ResetReason,
+  type Resumable,
+  type ResumableOptions,
+  type ResumeOptions,
+  type ResumeReply,
+  type ResumeResult,
+  type StartOptions,
+} from './resumable.js';

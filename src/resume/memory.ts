@@ -52,11 +52,7 @@ interface Entry {
 
 /** Runs a synchronous store operation as the interface's promise (a throw becomes a rejection). */
 function settle<R>(operation: () => R): Promise<R> {
-  try {
-    return Promise.resolve(operation());
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return new Promise<R>((resolve) => resolve(operation()));
 }
 
 const snapshot = (meta: MutableMeta): StreamMeta => ({ ...meta, tags: { ...meta.tags } });
@@ -72,7 +68,7 @@ function checkId(streamId: unknown): void {
  * every store is tested against. Streams live as long as the process (or their TTLs); use the
  * Redis store to resume on other instances.
  *
- * @throws {@link SseError} `INVALID_OPTION` naming a bad option.
+ * @throws `SseError` `INVALID_OPTION` naming a bad option.
  *
  * @example A store for tests, with short retention
  * ```ts
@@ -181,7 +177,7 @@ class MemoryStore implements ResumeStore {
   #appendNow(streamId: string, gen: string, events: readonly StoredEvent[]): void {
     this.#check();
     const entry = this.#live(streamId, gen, 'append');
-    if (!Array.isArray(events) || events.length === 0) {
+    if (typeof events !== 'object' || events === null || events.length === 0) {
       throw new RangeError('`events` must be a non-empty array');
     }
     const { meta } = entry;

@@ -119,6 +119,7 @@ export class ReaderQueue implements AsyncIterableIterator<ReadBatch> {
     return Promise.resolve(DONE);
   }
 
+  /** The queue is its own iterator. */
   [Symbol.asyncIterator](): this {
     return this;
   }

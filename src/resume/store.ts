@@ -109,9 +109,24 @@ export interface CreateInput {
  * one; nothing changed).
  */
 export type CreateResult =
-  | { readonly role: 'producer'; readonly meta: StreamMeta }
-  | { readonly role: 'follower'; readonly meta: StreamMeta }
-  | { readonly role: 'conflict'; readonly meta: StreamMeta };
+  | {
+      /** A new generation was created; this instance holds its lease. */
+      readonly role: 'producer';
+      /** The new generation. */
+      readonly meta: StreamMeta;
+    }
+  | {
+      /** A generation runs and the policy is `join`. */
+      readonly role: 'follower';
+      /** The running generation. */
+      readonly meta: StreamMeta;
+    }
+  | {
+      /** A generation runs and the policy is `conflict`; nothing changed. */
+      readonly role: 'conflict';
+      /** The running generation. */
+      readonly meta: StreamMeta;
+    };
 
 /** How a generation ended, as told to a reader in the last {@link ReadBatch}. */
 export interface StreamEnd {
