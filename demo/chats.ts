@@ -85,6 +85,8 @@ export const chatStart = { map: tokenOf } satisfies StartOptions<Chunk>;
  */
 export const chatsOptions = {
   done: { event: 'done', data: '' },
+  // A dropped EventSource reconnects (with its Last-Event-ID) after 1 s instead of its 3 s default.
+  retry: 1000,
 } satisfies SseOptions;
 
 /** The start route's options: {@link chatsOptions} plus the stream toggle. */

@@ -2,6 +2,8 @@
  * Resumable streams on a real node:http server with the memory store: ids, resume, reset, 204,
  * disconnect versus stop, fencing, authorize, formats and the result of a generation.
  */
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSseError, type Producer, type SseOptions } from 'ssekit';
 import {
@@ -443,4 +445,55 @@ describe('the stream toggle', () => {
     });
     expect((await fetch(`${url}/s/none/result`)).status).toBe(204);
   });
+});
+
+describe('bounded readers', () => {
+  it('a paused follower is cut at its bound without delaying the others, then resumes from its id', async () => {
+    const store = memoryStore({ readerLimit: 32 });
+    const big = 'x'.repeat(64 * 1024);
+    const count = 200; // 12.5 MiB: more than a paused socket's buffers hold (about 4 MiB here)
+    const { url } = await setup(
+      () => async (writer) => {
+        for (let i = 1; i <= count; i++) {
+          await writer.send(`${i}:${big}`);
+          await sleep(2); // about 30 MB/s: a reader that reads keeps up
+        }
+      },
+      { store },
+    );
+    // The paused follower: a raw socket that sends its GET and then reads nothing.
+    const { host, port } = new URL(url);
+    const paused = connect(Number(port), host.split(':')[0] as string);
+    await once(paused, 'connect');
+    paused.pause();
+    const received: Buffer[] = [];
+    paused.on('data', (chunk: Buffer) => received.push(chunk));
+    const start = readEvents(`${url}/s/slow`, { method: 'POST', count: 1 });
+    await start;
+    paused.write(`GET /s/slow/stream HTTP/1.1\r\nhost: ${host}\r\n\r\n`);
+    await sleep(20);
+    // Another follower reads everything, at full speed, while the paused one holds its bytes.
+    const started = Date.now();
+    const active = await readEvents(`${url}/s/slow/stream`);
+    const elapsed = Date.now() - started;
+    expect(active.events.filter((e) => e.id !== undefined)).toHaveLength(count);
+    expect(active.events.at(-1)?.event).toBe('done');
+    expect(elapsed).toBeLessThan(15_000); // not held back by the paused reader
+    // The paused one now reads: what it was sent, then the end without a done frame (it was cut).
+    const ended = once(paused, 'end');
+    paused.resume();
+    await ended;
+    const raw = Buffer.concat(received).toString('utf8');
+    const body = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+    const ids = [...body.matchAll(/^id: (\S+)$/gm)].map((m) => m[1] as string);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids.length).toBeLessThan(count);
+    expect(body).not.toContain('event: done');
+    // It resumes from its last id and gets exactly the rest.
+    const rest = await readEvents(`${url}/s/slow/stream`, { lastEventId: ids.at(-1) });
+    const restIds = rest.events.filter((e) => e.id !== undefined).map((e) => e.id);
+    expect(ids.length + restIds.length).toBe(count);
+    expect(restIds[0]).toBe(`${(ids.at(-1) as string).split('.')[0]}.${ids.length + 1}`);
+    paused.destroy();
+  }, 60_000);
 });
