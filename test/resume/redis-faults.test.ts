@@ -193,6 +193,52 @@ describeWithRedis('Redis store faults', () => {
     for (const read of reads) expect(await read).toMatchObject({ seqs: [1], end: 'done/' });
   });
 
+  it('a paused follower on another instance is cut at its bound; the tail loop and the other follower go on', async () => {
+    const { make } = await setup('redis v6');
+    const producer = await make();
+    const follower = await make();
+    await producer.store.create('chat', { gen: 'g1', ifRunning: 'join' });
+    const paused = follower.store.read('chat', 'g1', 0, { limit: 5 })[Symbol.asyncIterator]();
+    const pending = paused.next(); // following; then it stops taking
+    const active = drain(follower.store.read('chat', 'g1', 0));
+    await sleep(50);
+    for (let seq = 1; seq <= 30; seq++) await producer.store.append('chat', 'g1', events(seq, seq));
+    await producer.store.finalize('chat', 'g1', { state: 'done', reason: undefined });
+    expect(await active).toMatchObject({
+      seqs: Array.from({ length: 30 }, (_, i) => i + 1),
+      end: 'done/',
+    });
+    const first = await pending;
+    expect(first.done).toBe(false);
+    const error = await paused.next().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(code(error)).toBe('READER_OVERFLOW');
+  });
+
+  it('a newly followed stream re-arms the blocked XREAD at once (not after BLOCK)', async () => {
+    const { make } = await setup('ioredis v6', {}, { blockMs: 5_000, leaseMs: 10_000 });
+    const producer = await make();
+    const follower = await make();
+    await producer.store.create('first', { gen: 'g1', ifRunning: 'join' });
+    await producer.store.create('second', { gen: 'g1', ifRunning: 'join' });
+    const firstRead = drain(follower.store.read('first', 'g1', 0));
+    await sleep(100); // the loop is now blocked on 'first' alone, for up to 5 s
+    const second = follower.store.read('second', 'g1', 0)[Symbol.asyncIterator]();
+    const next = second.next();
+    await sleep(50);
+    const appended = Date.now();
+    await producer.store.append('second', 'g1', events(1, 1));
+    const got: IteratorResult<ReadBatch, unknown> = await next;
+    expect(got.done).toBe(false);
+    expect((got.value as ReadBatch).events.map((e) => e.seq)).toEqual([1]);
+    expect(Date.now() - appended).toBeLessThan(2_500);
+    await second.return?.();
+    await producer.store.finalize('first', 'g1', { state: 'done', reason: undefined });
+    expect(await firstRead).toMatchObject({ end: 'done/' });
+  });
+
   it('keys carry the hash tag; the keyspace returns to its baseline after the TTLs', async () => {
     const { make } = await setup(
       'ioredis v6',
