@@ -30,30 +30,35 @@ export interface RedisConnection {
 
 /** The part of a node-redis (`redis` v5 or v6) client the adapter uses. */
 export interface NodeRedisLike {
+  /** Sends a raw command (`['XADD', …]`). */
   sendCommand(args: string[]): Promise<unknown>;
+  /** A new, not yet connected client with the same options. */
   duplicate(): NodeRedisLike;
+  /** Connects a duplicate. */
   connect(): Promise<unknown>;
+  /** Subscribes this (dedicated) client to a channel. */
   subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+  /** Closes at once, rejecting pending commands. */
   destroy(): void;
+  /** Listens for connection errors (node-redis throws without a listener). */
   on(event: 'error', listener: (error: unknown) => void): unknown;
 }
 
 /** The part of an ioredis (v5 or v6) client the adapter uses. */
 export interface IORedisLike {
+  /** Sends a raw command (`call('XADD', …)`). */
   call(command: string, ...args: string[]): Promise<unknown>;
+  /** A new client with the same options (it connects by itself). */
   duplicate(): IORedisLike;
+  /** Subscribes this (dedicated) client to a channel. */
   subscribe(channel: string): Promise<unknown>;
+  /** Closes at once. */
   disconnect(): void;
+  /** Pub/sub messages of this client. */
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  /** Connection errors of this client. */
   on(event: 'error', listener: (error: unknown) => void): unknown;
 }
-
-/**
- * Errors of the connections the store opens itself (duplicates). The app's own client reports
- * the same outages to its own `error` listener, and every command that fails because of them
- * rejects with a typed store error, so these are passed to `onError` for logging only.
- */
-type ConnectionErrorListener = (error: unknown) => void;
 
 /** A `close()` for a client method that closes at once and returns nothing. */
 const closer = (close: () => void) => (): Promise<void> => {
@@ -65,7 +70,10 @@ const closer = (close: () => void) => (): Promise<void> => {
  * Adapts a node-redis client (`redis` v5 or v6, `createClient()`), connected by the app.
  *
  * Give the client an `error` listener, as node-redis requires: without one an outage crashes
- * the process before ssekit sees it.
+ * the process before ssekit sees it. `onError` gets the errors of the connections the store
+ * opens from it (the tail loop's and the control channel's); the same outages reach the app's
+ * own listener, and every command they fail rejects with a typed store error, so it is for
+ * logging only.
  *
  * @example A Redis store on node-redis
  * ```ts
@@ -80,7 +88,7 @@ const closer = (close: () => void) => (): Promise<void> => {
  */
 export function fromNodeRedis(
   client: NodeRedisLike,
-  onError: ConnectionErrorListener = () => {},
+  onError: (error: unknown) => void = () => {},
 ): RedisConnection {
   const open = async (): Promise<NodeRedisLike> => {
     const copy = client.duplicate();
@@ -109,7 +117,8 @@ export function fromNodeRedis(
 }
 
 /**
- * Adapts an ioredis client (v5 or v6, `new Redis(url)`).
+ * Adapts an ioredis client (v5 or v6, `new Redis(url)`). `onError` gets the errors of the
+ * connections the store opens from it, for logging (see {@link fromNodeRedis}).
  *
  * @example A Redis store on ioredis
  * ```ts
@@ -122,7 +131,7 @@ export function fromNodeRedis(
  */
 export function fromIORedis(
   client: IORedisLike,
-  onError: ConnectionErrorListener = () => {},
+  onError: (error: unknown) => void = () => {},
 ): RedisConnection {
   const open = (): IORedisLike => {
     const copy = client.duplicate();
