@@ -429,6 +429,33 @@ async function main(): Promise<void> {
     );
   }
   out();
+  const target = (name: string, measured: string, met: boolean): void =>
+    out(`| ${name} | ${measured} | ${met ? 'yes' : '**no**'} |`);
+  out('| target (issue 9) | measured | met |');
+  out('| --- | --- | --- |');
+  for (const framework of ['express', 'node'] as const) {
+    const of = (mode: Mode): Row =>
+      rows.find((r) => r.framework === framework && r.mode === mode) as Row;
+    const redisRatio = median(of('redis').eps1) / median(of('off').eps1);
+    const memoryRatio = median(of('memory').eps1) / median(of('off').eps1);
+    target(
+      `${framework}: Redis store ≥ 0.5× resume off (1 conn)`,
+      `${fmt(redisRatio, 2)}× (memory store ${fmt(memoryRatio, 2)}×; Redis / memory ${fmt(redisRatio / memoryRatio, 2)}×)`,
+      redisRatio >= 0.5,
+    );
+    target(
+      `${framework}: memory store ≥ 0.8× resume off (1 conn)`,
+      `${fmt(memoryRatio, 2)}×`,
+      memoryRatio >= 0.8,
+    );
+    const p50 = percentile(of('redis').reconnect, 50);
+    target(
+      `${framework}: Redis reconnect → first replayed event p50 ≤ 5 ms`,
+      `${fmt(p50, 2)} ms`,
+      p50 <= 5,
+    );
+  }
+  out();
   out(
     'Reconnect: sequential GETs with `?cursor=<gen>.500` of a finished 1,000-event generation, time from the request to its first data event (raw-HTTP client), on a second server process for Redis, the same process for memory. Lag: 200 events 5 ms apart, each carrying its send time; a follower (on the other instance for Redis) reads them live.',
   );
@@ -441,6 +468,7 @@ async function main(): Promise<void> {
     '| framework | events (generations) | commands / 1,000 events | round trips / 1,000 events | flushes / 1,000 events | events per flush | round trips per flush | by command / 1,000 events |',
   );
   out('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  const flushRows: [string, number][] = [];
   for (const [framework, { events, generations, stats }] of perCommand) {
     const own = [...stats].filter(([name]) => !['config|resetstat', 'info'].includes(name));
     const total = own.reduce((sum, [, calls]) => sum + calls, 0);
@@ -454,8 +482,20 @@ async function main(): Promise<void> {
       .sort((x, y) => y[1] - x[1])
       .map(([name, calls]) => `${name} ${per1000(calls)}`)
       .join(', ');
+    flushRows.push([framework, perFlush]);
     out(
       `| ${framework} | ${fmt(events)} (${fmt(generations)}) | ${per1000(total)} | ${per1000(scripts)} | ${per1000(flushes)} | ${fmt(events / Math.max(1, flushes))} | ${fmt(perFlush, 2)} | ${by} |`,
+    );
+  }
+  out();
+  out();
+  out('| target (issue 9) | measured | met |');
+  out('| --- | --- | --- |');
+  for (const [framework, perFlush] of flushRows) {
+    target(
+      `${framework}: Redis store ≤ 1 round trip per flush`,
+      `${fmt(perFlush, 2)} (renewals included)`,
+      perFlush <= 1.05,
     );
   }
   out();
