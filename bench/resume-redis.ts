@@ -73,12 +73,7 @@ async function serve(framework: Framework, mode: Mode, redisUrl: string): Promis
     store = redisStore({ client: fromNodeRedis(client) });
   }
   const resumable: Resumable | undefined =
-    store === undefined
-      ? undefined
-      : // A burst producer outruns its own client (its sends resolve once the store has them);
-        // the default readerLimit (1,024) would cut that client mid-burst, which a real client
-        // would answer by resuming. The bench measures the stream itself, so no cut.
-        createResumable({ store, continueForMs: 60_000, readerLimit: 1_000_000 });
+    store === undefined ? undefined : createResumable({ store, continueForMs: 60_000 });
   let next = 0;
 
   /** One route's answer, as the framework would write it. */
