@@ -278,6 +278,7 @@ async function main(): Promise<void> {
     { events: number; generations: number; stats: Map<string, number> }
   >();
   const memory: Record<string, number> = {};
+  const roundTrips: Record<string, number[]> = {};
   try {
     const contenders: [Framework, Mode][] = [];
     for (const framework of ['express', 'node'] as const) {
@@ -388,6 +389,32 @@ async function main(): Promise<void> {
         }
       }
     }
+    // What one write-ahead append costs here, alone: a PING, and appends of 1 and of 500 events.
+    const store = redisStore({ client: fromNodeRedis(redis) });
+    await store.create('rt', { gen: 'rt', ifRunning: 'replace' });
+    let seq = 0;
+    for (const [name, run] of [
+      ['PING', () => redis.sendCommand(['PING'])],
+      ['append, 1 event', () => store.append('rt', 'rt', [{ seq: ++seq, data: TOKEN }])],
+      [
+        'append, 500 events',
+        () =>
+          store.append(
+            'rt',
+            'rt',
+            Array.from({ length: 500 }, () => ({ seq: ++seq, data: TOKEN })),
+          ),
+      ],
+    ] as const) {
+      const times: number[] = [];
+      for (let i = 0; i < 500; i++) {
+        const t0 = performance.now();
+        await run();
+        times.push(performance.now() - t0);
+      }
+      roundTrips[name] = times;
+    }
+    await store.close();
   } finally {
     await client.stop();
     redis.destroy();
@@ -496,6 +523,17 @@ async function main(): Promise<void> {
   out();
   out(
     'Round trips are the script calls (`EVALSHA`); the commands a script runs (`HMGET`, `HSET`, `PEXPIRE`, `XADD`, …) are counted by Redis but share its round trip. Round trips per flush leave out the one create and one finalize of each generation; above 1.00 are lease renewals (every leaseMs / 3).',
+  );
+  out();
+  out(
+    `One write-ahead round trip, alone, from the bench process (500 sequential calls, p50 / p99): ${Object.entries(
+      roundTrips,
+    )
+      .map(
+        ([name, times]) =>
+          `${name} ${fmt(percentile(times, 50), 3)} / ${fmt(percentile(times, 99), 3)} ms`,
+      )
+      .join('; ')}.`,
   );
   out();
   out(
