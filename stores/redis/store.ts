@@ -246,7 +246,7 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
    */
   const dispatch = (
     logKey: string,
-    events: StoredEvent[],
+    events: readonly StoredEvent[],
     end: StreamEnd | undefined,
     endSeq?: number,
   ): void => {
@@ -623,7 +623,7 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
         batch = batch.filter((e) => e.seq > stored);
         if (batch.length === 0) return;
       }
-      dispatch(logKey, [...batch], undefined);
+      dispatch(logKey, batch, undefined);
     },
 
     async finalize(streamId: string, gen: string, end: StreamEnd): Promise<boolean> {
