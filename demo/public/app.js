@@ -1,5 +1,7 @@
 // The demo page: streams /api/chat or /api/agent with EventSource (GET) or fetch (POST + a
-// stream reader), shows tokens as they arrive, and stops the server's producer on Stop.
+// stream reader), shows tokens as they arrive, and stops the server's producer on Stop. The
+// resumable chat (/api/chats/:id) survives a reload: the page remembers the chat id and, when it
+// loads again, follows the same generation on its resume route with EventSource.
 // Plain JS, no build step.
 
 const form = document.querySelector('#ask');
@@ -52,6 +54,7 @@ function onEvent(name, data) {
       return false;
     case 'done':
       setStatus('done', 'Done');
+      sessionStorage.removeItem(CHAT_KEY); // a resumable chat that ended needs no resume
       return true;
     case 'error': {
       let message = 'The server reported an error';
@@ -118,6 +121,58 @@ function viaFetch(path, prompt) {
   return () => controller.abort();
 }
 
+/** Where the page keeps the id of a resumable chat that has not ended, across reloads. */
+const CHAT_KEY = 'ssekit-demo-chat';
+
+/** Starts a resumable chat: POST /api/chats/:id, read with fetch; Stop uses the stop route. */
+function viaResumable(prompt) {
+  const id = `chat-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  sessionStorage.setItem(CHAT_KEY, id);
+  const stop = viaFetch(`/api/chats/${encodeURIComponent(id)}`, prompt);
+  return () => {
+    stop();
+    stopChat(id);
+  };
+}
+
+/**
+ * Follows a resumable chat after a reload: EventSource on its resume route, from the start (no
+ * id yet), then from its Last-Event-ID whenever the connection drops: the browser reconnects by
+ * itself and the server continues where the page was.
+ */
+function resumeChat(id) {
+  const source = new EventSource(`/api/chats/${encodeURIComponent(id)}/stream`);
+  const end = () => {
+    source.close();
+    sessionStorage.removeItem(CHAT_KEY);
+  };
+  for (const name of ['message', 'done']) {
+    source.addEventListener(name, (event) => {
+      if (onEvent(name, event.data)) end();
+    });
+  }
+  source.addEventListener('error', (event) => {
+    if (event.data !== undefined) {
+      onEvent('error', event.data);
+      end();
+    } else if (source.readyState === EventSource.CLOSED) {
+      // 204: nothing to resume (the chat expired), or the server refused.
+      setStatus('idle', 'Nothing to resume');
+      end();
+    }
+    // Otherwise the browser reconnects by itself, with its Last-Event-ID.
+  });
+  return () => {
+    end();
+    stopChat(id);
+  };
+}
+
+function stopChat(id) {
+  sessionStorage.removeItem(CHAT_KEY);
+  void fetch(`/api/chats/${encodeURIComponent(id)}/stop`, { method: 'POST' });
+}
+
 /**
  * A small SSE parser for fetch streams (the HTML standard's rules: lines end in CRLF, LF or CR;
  * one optional space after the colon; comments start with a colon; a blank line dispatches).
@@ -169,10 +224,22 @@ form.addEventListener('submit', (event) => {
   answer.textContent = '';
   eventList.replaceChildren();
   setStatus('streaming', 'Streaming…');
+  if (mode === 'resumable') {
+    stopCurrent = viaResumable(promptBox.value);
+    return;
+  }
   const path = mode === 'agent' ? '/api/agent' : '/api/chat';
   const start = transport === 'fetch' ? viaFetch : viaEventSource;
   stopCurrent = start(path, promptBox.value);
 });
+
+// A resumable chat that had not ended when the page was left continues now.
+const pendingChat = sessionStorage.getItem(CHAT_KEY);
+if (pendingChat !== null) {
+  form.elements.mode.value = 'resumable';
+  setStatus('streaming', 'Resuming…');
+  stopCurrent = resumeChat(pendingChat);
+}
 
 stopButton.addEventListener('click', () => {
   stopCurrent();

@@ -664,6 +664,8 @@ const flushQueue: Generation[] = [];
 let channel: MessageChannel | undefined;
 
 function flushScheduled(): void {
+  // Node: an idle port must not keep the process alive; it is held only while a flush waits.
+  unref(channel?.port1);
   for (const generation of flushQueue.splice(0)) generation.flushing = generation.flush();
 }
 
@@ -681,10 +683,8 @@ function afterTask(generation: Generation): void {
   if (channel === undefined) {
     channel = new MessageChannel();
     channel.port1.onmessage = flushScheduled;
-    // Node: a listening port keeps the process alive; the app's server is what should.
-    unref(channel.port1);
-    unref(channel.port2);
   }
+  (channel.port1 as { ref?: () => void }).ref?.();
   channel.port2.postMessage(null);
 }
 
@@ -703,7 +703,7 @@ class Generation {
   readonly ended: Promise<void>;
   resolveEnded: () => void = () => {};
   engine: StreamRun | undefined = undefined;
-  staged: Array<{ data: unknown; event: string | undefined }> = [];
+  staged: Array<{ seq: number; data: unknown; event?: string | undefined }> = [];
   stagedHead = 0;
   seq = 0;
   batch: StoredEvent[] = [];
@@ -760,7 +760,9 @@ class Generation {
       if (event !== undefined) formatFields({ event }); // refuses CR/LF as every format does
       // Stored as a store would give it back: JSON values through one JSON round trip.
       const stored = typeof data === 'string' ? data : (JSON.parse(serializeData(data)) as unknown);
-      this.staged.push({ data: stored, event });
+      this.staged.push(
+        event === undefined ? { seq: 0, data: stored } : { seq: 0, data: stored, event },
+      );
       return '\u0001';
     },
     comment: () => undefined,
@@ -772,12 +774,8 @@ class Generation {
       for (let i = 0; i < chunk.length; i++) {
         const staged = this.staged[this.stagedHead++];
         if (staged === undefined) throw new Error('ssekit: a frame without a staged event (a bug)');
-        const seq = ++this.seq;
-        this.batch.push(
-          staged.event === undefined
-            ? { seq, data: staged.data }
-            : { seq, data: staged.data, event: staged.event },
-        );
+        staged.seq = ++this.seq; // the staged object is the stored event
+        this.batch.push(staged);
       }
       if (this.stagedHead === this.staged.length) {
         this.staged = [];
