@@ -160,39 +160,53 @@ return {'ok', stop, tostring(readers)}
 `;
 
 /**
- * A reader instance's periodic check of one followed generation: registers its readers for
- * `leaseMs`, and ends a live generation whose lease has lapsed (`lost`, `producer_lost`: the
- * terminal entry wakes every follower, on every instance).
+ * A reader instance's periodic check of the generations it follows, several per call: for each,
+ * registers this instance's readers for `leaseMs`, and ends a live generation whose lease has
+ * lapsed (`lost`, `producer_lost`: the terminal entry wakes every follower, on every instance).
  *
- * KEYS: meta, log, lease, readers. ARGV: gen, instance id, reader count, leaseMs, afterDoneMs, now.
+ * KEYS: per generation, meta, log, lease, readers. ARGV: instance id, leaseMs, afterDoneMs, now,
+ * then per generation its gen and this instance's reader count.
  *
- * Returns `{'missing'}` (no meta: expired, or a Redis without persistence restarted),
- * `{'changed'}` (another generation now, and this one's log has no terminal entry), `{'live'}`, `{'ended'}` (already final) or `{'lost'}`
- * (this call finalized it).
+ * Returns one status per generation: `'missing'` (no meta: expired, or a Redis without
+ * persistence restarted), `'changed'` (another generation now, and this one's log has no
+ * terminal entry), `'live'`, `'ended'` (already final) or `'lost'` (this call finalized it).
  */
 export const WATCH = `
-if tonumber(ARGV[3]) > 0 then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  redis.call('HSET', KEYS[4], ARGV[2], ARGV[3] .. ' ' .. tostring(now + tonumber(ARGV[4])))
-  redis.call('PEXPIRE', KEYS[4], tonumber(ARGV[4]) * 2)
-else
-  redis.call('HDEL', KEYS[4], ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease = tonumber(ARGV[2])
+local out = {}
+for i = 0, #KEYS / 4 - 1 do
+  local meta, log, leased, readers = KEYS[i * 4 + 1], KEYS[i * 4 + 2], KEYS[i * 4 + 3], KEYS[i * 4 + 4]
+  local gen, count = ARGV[5 + i * 2], ARGV[6 + i * 2]
+  if tonumber(count) > 0 then
+    redis.call('HSET', readers, ARGV[1], count .. ' ' .. tostring(now + lease))
+    redis.call('PEXPIRE', readers, lease * 2)
+  else
+    redis.call('HDEL', readers, ARGV[1])
+  end
+  local cur = redis.call('HMGET', meta, 'gen', 'state', 'seq')
+  local status
+  if not cur[1] then
+    status = 'missing'
+  elseif cur[1] ~= gen then
+    status = 'changed'
+    local last = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)
+    if last[1] and string.sub(last[1][1], -2) == '-1' then status = 'ended' end
+  elseif cur[2] ~= 'live' then
+    status = 'ended'
+  elseif redis.call('EXISTS', leased) == 1 then
+    status = 'live'
+  else
+    redis.call('XADD', log, cur[3] .. '-1', 't', 'lost', 'c', 'producer_lost')
+    redis.call('HSET', meta, 'state', 'lost', 'reason', 'producer_lost', 'updated', ARGV[4])
+    redis.call('PEXPIRE', meta, ARGV[3])
+    redis.call('PEXPIRE', log, ARGV[3])
+    status = 'lost'
+  end
+  out[i + 1] = status
 end
-local cur = redis.call('HMGET', KEYS[1], 'gen', 'state', 'seq')
-if not cur[1] then return {'missing'} end
-if cur[1] ~= ARGV[1] then
-  local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
-  if last[1] and string.sub(last[1][1], -2) == '-1' then return {'ended'} end
-  return {'changed'}
-end
-if cur[2] ~= 'live' then return {'ended'} end
-if redis.call('EXISTS', KEYS[3]) == 1 then return {'live'} end
-redis.call('XADD', KEYS[2], cur[3] .. '-1', 't', 'lost', 'c', 'producer_lost')
-redis.call('HSET', KEYS[1], 'state', 'lost', 'reason', 'producer_lost', 'updated', ARGV[6])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('PEXPIRE', KEYS[2], ARGV[5])
-return {'lost'}
+return out
 `;
 
 /**

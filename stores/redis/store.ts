@@ -65,6 +65,8 @@ export interface RedisStoreOptions extends StoreOptions {
 }
 
 const PARTITIONS = 64;
+/** Followed generations checked per script call. */
+const WATCH_BATCH = 100;
 const STOP_TTL_MS = 60 * 60_000;
 
 /** FNV-1a of the stream id, for its partition. */
@@ -288,33 +290,32 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
     dispatch(logKey, events, end);
   };
 
-  /** The periodic check of every followed generation (readers registry + lost detection). */
-  const watch = async (logKey: string, stream: Followed): Promise<void> => {
-    const k = keys(stream.streamId);
+  /**
+   * Checks followed generations (readers registry + lost detection), up to
+   * `WATCH_BATCH` per script call.
+   */
+  const watch = async (batch: readonly (readonly [string, Followed])[]): Promise<void> => {
+    const keyList: string[] = [];
+    const args = [instanceId, String(leaseMs), String(afterDoneMs), String(Date.now())];
+    for (const [logKey, stream] of batch) {
+      const k = keys(stream.streamId);
+      keyList.push(k.meta, logKey, k.lease, k.readers);
+      args.push(stream.gen, String(stream.readers.size));
+    }
     let reply: unknown[];
     try {
-      reply = parseTuple(
-        await commands.script(
-          scripts.watch,
-          [k.meta, logKey, k.lease, k.readers],
-          [
-            stream.gen,
-            instanceId,
-            String(stream.readers.size),
-            String(leaseMs),
-            String(afterDoneMs),
-            String(Date.now()),
-          ],
-        ),
-      );
+      reply = parseTuple(await commands.script(scripts.watch, keyList, args));
     } catch (error) {
       // The check could not run (Redis down past timeoutMs): the readers cannot be kept
       // honest about liveness any more, so they end with the typed store error.
-      failAll(logKey, error, stream);
+      for (const [logKey, stream] of batch) failAll(logKey, error, stream);
       return;
     }
-    const status = reply[0];
-    if (status === 'missing' || status === 'changed') {
+    batch.forEach(([logKey, stream], i) => {
+      const status = reply[i];
+      if (status !== 'missing' && status !== 'changed') return;
+      // 'live', 'ended' and 'lost' need nothing: the log holds (or now holds) what comes next,
+      // and the tail loop delivers it.
       failAll(
         logKey,
         new SseError(
@@ -325,9 +326,7 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
         ),
         stream,
       );
-    }
-    // 'live', 'ended' and 'lost': the log holds (or now holds) whatever comes next, and the
-    // tail loop delivers it.
+    });
   };
 
   const watching = new Set<Promise<void>>();
@@ -336,11 +335,23 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
     void check.finally(() => watching.delete(check));
   };
   const tick = (): void => {
+    let batch: [string, Followed][] = [];
+    const send = (): void => {
+      const sent = batch;
+      batch = [];
+      track(
+        watch(sent).finally(() => {
+          for (const [, stream] of sent) stream.checking = false;
+        }),
+      );
+    };
     for (const [logKey, stream] of followed) {
       if (stream.checking) continue;
       stream.checking = true;
-      track(watch(logKey, stream).finally(() => (stream.checking = false)));
+      batch.push([logKey, stream]);
+      if (batch.length === WATCH_BATCH) send();
     }
+    if (batch.length > 0) send();
   };
   const timer = setInterval(tick, Math.max(1, Math.floor(leaseMs / 3)));
   unref(timer);
@@ -475,13 +486,13 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
         followed.delete(logKey);
       }
       // Update this instance's reader count now (the producer's next renew sees it).
-      if (!closed) track(watch(logKey, own));
+      if (!closed) track(watch([[logKey, own]]));
     };
     const abort = (): void => void queue.return();
     signal?.addEventListener('abort', abort, { once: true });
     // Register this reader at once (the producer counts it at its next renew) and check the
     // generation is still there.
-    track(watch(logKey, own));
+    track(watch([[logKey, own]]));
 
     try {
       while (compareIds(caughtUpTo, lastId) > 0) {

@@ -239,6 +239,22 @@ describeWithRedis('Redis store faults', () => {
     expect(await firstRead).toMatchObject({ end: 'done/' });
   });
 
+  it('lost producers are found for every followed stream, checked in batches (150 streams)', async () => {
+    const { make } = await setup('redis v6', {}, { leaseMs: 300 });
+    const producer = await make();
+    const follower = await make();
+    const reads: Promise<Awaited<ReturnType<typeof drain>>>[] = [];
+    for (let i = 0; i < 150; i++) {
+      await producer.store.create(`s${String(i)}`, { gen: 'g1', ifRunning: 'join' });
+      await producer.store.append(`s${String(i)}`, 'g1', events(1, 1));
+      reads.push(drain(follower.store.read(`s${String(i)}`, 'g1', 0)));
+    }
+    // Nobody renews the leases (a dead producer): every follower ends lost, after its event.
+    for (const read of reads) {
+      expect(await read).toMatchObject({ seqs: [1], end: 'lost/producer_lost', error: undefined });
+    }
+  });
+
   it('keys carry the hash tag; the keyspace returns to its baseline after the TTLs', async () => {
     const { make } = await setup(
       'ioredis v6',
