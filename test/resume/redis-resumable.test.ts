@@ -3,7 +3,8 @@
  * the Redis server itself fails: restarted with persistence (the stream goes on with no gap, on
  * the producing instance and on a follower instance), restarted without persistence (the
  * producer fails with a typed store error, readers are cut, a resume finds nothing: 204), and
- * stopped for good (`event: error` `store_unavailable`, no crash, no unhandled rejection).
+ * stopped for good (`event: error` `store_unavailable`, no crash, no unhandled rejection); and a
+ * cursor trimmed past retention, resumed on the other instance (a `trimmed` reset).
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { isSseError } from 'ssekit';
@@ -35,6 +36,7 @@ describeWithRedis('resumable endpoints while Redis fails', () => {
     redis: RedisServer,
     list: string[],
     delay: number,
+    maxEvents = 10_000,
   ): Promise<{
     a: TestServer;
     b: TestServer;
@@ -51,6 +53,7 @@ describeWithRedis('resumable endpoints while Redis fails', () => {
         client: client.connection,
         leaseMs: 400,
         timeoutMs: 800,
+        retention: { maxEvents },
       });
       const resumable = createResumable({
         store,
@@ -118,5 +121,27 @@ describeWithRedis('resumable endpoints while Redis fails', () => {
     expect(JSON.parse(last?.data ?? '{}')).toMatchObject({ code: 'store_unavailable' });
     expect(producer.aborted()).toBe(true);
     expect(errors.some((e) => isSseError(e) && e.code === 'STORE_UNAVAILABLE')).toBe(true);
+  });
+
+  it('a cursor trimmed past retention, resumed on the other instance: reset header and event, then the retained events', async () => {
+    const redis = await startRedis();
+    open.push(redis);
+    const { a, b } = await twoInstances(redis, words(30), 0, 10);
+    const all = await readEvents(`${a.url}/s/t1`, { method: 'POST' });
+    const gen = all.headers.get('ssekit-cursor')?.split('.')[0] ?? '';
+    const resumed = await readEvents(`${b.url}/s/t1/stream`, { lastEventId: `${gen}.5` });
+    expect(resumed.status).toBe(200);
+    expect(resumed.headers.get('ssekit-resume')).toBe('reset');
+    expect(resumed.events[0]).toMatchObject({
+      event: 'ssekit.reset',
+      data: '{"reason":"trimmed"}',
+    });
+    const data = resumed.events.filter((e) => e.event === undefined);
+    expect(data.map((e) => e.data)).toEqual(words(30).slice(20));
+    expect(data.map((e) => e.id)).toEqual(
+      words(30)
+        .slice(20)
+        .map((_, i) => `${gen}.${String(21 + i)}`),
+    );
   });
 });
