@@ -118,7 +118,15 @@ interface LocalReader {
 /** Decodes the events of one log entry (none for the terminal entry). */
 function eventsOf(entry: Entry): StoredEvent[] {
   const first = Number(entry.fields['f']);
-  const batch = JSON.parse(entry.fields['b'] ?? '[]') as [unknown, string?][];
+  let batch: [unknown, string?][];
+  try {
+    batch = JSON.parse(entry.fields['b'] ?? '[]') as [unknown, string?][];
+  } catch (error) {
+    // Not written by this store (the keys are its own): a fault of the backend's data.
+    throw new SseError('STORE_UNAVAILABLE', `log entry ${entry.id} is not a batch of events`, {
+      cause: error,
+    });
+  }
   return batch.map(([data, event], i) =>
     event === undefined ? { seq: first + i, data } : { seq: first + i, data, event },
   );
@@ -282,10 +290,17 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
   const onEntries = (logKey: string, entries: readonly Entry[]): void => {
     const events: StoredEvent[] = [];
     let end: StreamEnd | undefined;
-    for (const entry of entries) {
-      end = endOf(entry);
-      if (end !== undefined) break;
-      for (const event of eventsOf(entry)) events.push(event);
+    try {
+      for (const entry of entries) {
+        end = endOf(entry);
+        if (end !== undefined) break;
+        for (const event of eventsOf(entry)) events.push(event);
+      }
+    } catch (error) {
+      // An entry that cannot be read ends this generation's readers (they resume and get it
+      // again, as an error); the loop goes on for the other streams.
+      failAll(logKey, error);
+      return;
     }
     dispatch(logKey, events, end);
   };

@@ -255,6 +255,24 @@ describeWithRedis('Redis store faults', () => {
     }
   });
 
+  it('a log entry that is not a batch of events ends only its own readers, with STORE_UNAVAILABLE', async () => {
+    const { make } = await setup('redis v6', {}, { leaseMs: 60_000 });
+    const producer = await make();
+    const follower = await make();
+    await producer.store.create('bad', { gen: 'g1', ifRunning: 'join' });
+    await producer.store.create('good', { gen: 'g1', ifRunning: 'join' });
+    const bad = drain(follower.store.read('bad', 'g1', 0));
+    const good = drain(follower.store.read('good', 'g1', 0));
+    await sleep(50);
+    const keys = (await producer.client.command(['KEYS', '*:meta:bad'])) as string[];
+    const logKey = (keys[0] ?? '').replace(':meta:bad', ':log:bad:g1');
+    await producer.client.command(['XADD', logKey, '1-0', 'f', '1', 'b', 'not json']);
+    await producer.store.append('good', 'g1', events(1, 2));
+    await producer.store.finalize('good', 'g1', { state: 'done', reason: undefined });
+    expect(code((await bad).error)).toBe('STORE_UNAVAILABLE');
+    expect(await good).toMatchObject({ seqs: [1, 2], end: 'done/' });
+  });
+
   it('keys carry the hash tag; the keyspace returns to its baseline after the TTLs', async () => {
     const { make } = await setup(
       'ioredis v6',
