@@ -43,14 +43,20 @@ end
  * KEYS: meta, lease, stop. ARGV: gen, owner, leaseMs, idleMs, ifRunning, now, tags, logPrefix,
  * maxEvents, control channel prefix, stream id, stopTtlMs, afterDoneMs.
  *
- * Returns `{'created', …meta}` or `{'running', …meta}` (lease held, and `ifRunning` is not
- * `replace`). Otherwise the previous generation is dropped: a finished one with its log; a live
+ * Returns `{'created', …meta}` (also for a retry of the same create: same gen and owner) or
+ * `{'running', …meta}` (lease held, and `ifRunning` is not `replace`). Otherwise the previous generation is dropped: a finished one with its log; a live
  * one whose lease has lapsed gets its terminal entry `lost`/`producer_lost`, and one being
  * replaced `stopped`/`replaced` plus a stop request (durable key + a message to its owner), so
  * its readers end; its log then lives `afterDoneMs` and its appends are fenced from now.
  */
 export const CREATE = `${META}
 local cur = redis.call('HMGET', KEYS[1], 'gen', 'state', 'owner', 'seq')
+if cur[1] == ARGV[1] and cur[3] == ARGV[2] then
+  -- A retry of this very create (its reply was lost with a dropped connection).
+  local m = meta(KEYS[1], ARGV[8], ARGV[9])
+  table.insert(m, 1, 'created')
+  return m
+end
 if cur[1] then
   local old = ARGV[8] .. cur[1]
   if cur[2] == 'live' then

@@ -591,8 +591,6 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
       );
       const meta = toMeta(streamId, reply.slice(1));
       if (reply[0] === 'created') return { role: 'producer', meta };
-      // A retried create that had in fact succeeded finds its own generation running.
-      if (meta.gen === input.gen && meta.owner === instanceId) return { role: 'producer', meta };
       return { role: input.ifRunning === 'conflict' ? 'conflict' : 'follower', meta };
     },
 

@@ -273,6 +273,26 @@ describeWithRedis('Redis store faults', () => {
     expect(await good).toMatchObject({ seqs: [1, 2], end: 'done/' });
   });
 
+  it('a create retried after its reply was lost (same gen, same instance) is the same generation, even with replace', async () => {
+    const { make } = await setup('ioredis v6');
+    const { store } = await make();
+    const first = await store.create('retry', { gen: 'g1', ifRunning: 'replace' });
+    await store.append('retry', 'g1', events(1, 2));
+    // What the store sends again when a dropped connection lost the first reply.
+    const again = await store.create('retry', { gen: 'g1', ifRunning: 'replace' });
+    expect(first.role).toBe('producer');
+    expect(again).toMatchObject({
+      role: 'producer',
+      meta: { gen: 'g1', state: 'live', lastSeq: 2 },
+    });
+    await store.append('retry', 'g1', events(3, 3));
+    await store.finalize('retry', 'g1', { state: 'done', reason: undefined });
+    expect(await drain(store.read('retry', 'g1', 0))).toMatchObject({
+      seqs: [1, 2, 3],
+      end: 'done/',
+    });
+  });
+
   it('keys carry the hash tag; the keyspace returns to its baseline after the TTLs', async () => {
     const { make } = await setup(
       'ioredis v6',
