@@ -10,7 +10,14 @@ import { isSseError, SseError } from '../errors.js';
 import { formatFields, serializeData } from '../format.js';
 import { type FormatOption, type FrameFormat, resolveFormat } from '../frames.js';
 import { resolveOptions, type SseEvent, sseEvent } from '../options.js';
-import { type Producer, runStream, type SseTransport, type StreamRun } from '../stream.js';
+import {
+  isSource,
+  type Producer,
+  runStream,
+  type Source,
+  type SseTransport,
+  type StreamRun,
+} from '../stream.js';
 import { isGeneration, newGeneration, unref } from './config.js';
 import { memoryStore } from './memory.js';
 import { ReaderQueue } from './queue.js';
@@ -440,6 +447,9 @@ class ResumableImpl implements Resumable {
     }
     const created = await this.store.create(streamId, { gen: newGeneration(), ifRunning, tags });
     const { meta } = created;
+    // A source made before the start (an SDK stream already requested) is not needed when the
+    // start joins or conflicts: stop it, so that upstream call ends. A handler costs nothing.
+    if (created.role !== 'producer' && isSource(producer)) discard(producer, this.onError);
     if (created.role === 'conflict')
       return { status: 409, headers: {}, source: undefined, gen: meta.gen };
     if (created.role === 'follower') {
@@ -659,6 +669,25 @@ class ReplySource implements AsyncIterableIterator<SseEvent> {
 }
 
 type StopReason = 'stopped' | 'replaced' | 'detached';
+
+/** Stops a source that will not be read: cancels a stream, destroys a Readable, ends an iterator. */
+function discard(source: Source, onError: (error: unknown) => void): void {
+  try {
+    if (typeof (source as ReadableStream).cancel === 'function') {
+      (source as ReadableStream).cancel().catch(onError);
+      return;
+    }
+    const { destroy } = source as { destroy?: (() => void) | undefined };
+    if (typeof destroy === 'function') destroy.call(source);
+    const iterator =
+      Symbol.asyncIterator in source
+        ? source[Symbol.asyncIterator]()
+        : (source as Iterable<unknown>)[Symbol.iterator]();
+    Promise.resolve(iterator.return?.()).catch(onError);
+  } catch (error) {
+    onError(error);
+  }
+}
 
 const flushQueue: Generation[] = [];
 let channel: MessageChannel | undefined;

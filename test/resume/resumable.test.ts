@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isSseError, type Producer, type SseOptions, toSseResponse } from 'ssekit';
+import { customFormat, isSseError, type Producer, type SseOptions, toSseResponse } from 'ssekit';
 import {
   createResumable,
   memoryStore,
@@ -453,6 +453,27 @@ describe('every frame format', () => {
     expect(await rest.text()).toBe('bc');
   });
 
+  it('a custom format: the same cursor header and query, and a reset that is the header only', async () => {
+    const lines = customFormat({ prefix: 'token=', suffix: '\n' });
+    const { url } = await setup(
+      () => tokens(['a', 'b', 'c']).producer,
+      { format: lines },
+      {
+        format: lines,
+        heartbeat: false,
+      },
+    );
+    const response = await fetch(`${url}/s/cf`, { method: 'POST' });
+    const gen = (response.headers.get('ssekit-cursor') as string).split('.')[0] as string;
+    expect(await response.text()).toBe('token=a\ntoken=b\ntoken=c\n');
+    const rest = await fetch(`${url}/s/cf/stream?cursor=${gen}.2`);
+    expect(rest.headers.get('ssekit-resume')).toBe('continued');
+    expect(await rest.text()).toBe('token=c\n');
+    const reset = await fetch(`${url}/s/cf/stream?cursor=elsewhere.1`);
+    expect(reset.headers.get('ssekit-resume')).toBe('reset');
+    expect(await reset.text()).toBe('token=a\ntoken=b\ntoken=c\n');
+  });
+
   it('SSE with a named endpoint event and JSON data keeps names and values', async () => {
     const { url } = await setup(
       () => async (writer) => {
@@ -575,5 +596,35 @@ describe('fetch runtimes', () => {
     });
     expect(rest.headers.get('ssekit-cursor')).toBe(`${gen}.1`);
     expect(await rest.text()).toBe(`id: ${gen}.2\ndata: b\n\nid: ${gen}.3\ndata: c\n\n`);
+  });
+});
+
+describe('a start that joins', () => {
+  it('stops a source made for it that will not be read (its upstream call ends)', async () => {
+    const resumable = createResumable();
+    open.push(resumable, resumable.store);
+    const first = await resumable.start(
+      'j',
+      (async function* () {
+        yield 'a';
+        await sleep(200);
+        yield 'b';
+      })(),
+    );
+    let returned = false;
+    const unused = (async function* () {
+      try {
+        await Promise.resolve();
+        yield 'never';
+      } finally {
+        returned = true;
+      }
+    })();
+    await unused.next(); // started, like an SDK stream that has already sent its request
+    const joined = await resumable.start('j', unused);
+    expect(joined.headers['ssekit-resume']).toBe('continued');
+    await waitFor(() => returned);
+    await first.source?.return?.();
+    await joined.source?.return?.();
   });
 });
