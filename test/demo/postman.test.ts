@@ -182,7 +182,7 @@ describe('the Postman collection', () => {
       req.on('end', () => {
         const streamOff =
           url.searchParams.get('stream') === 'false' || body.includes('"stream": false');
-        if (streamOff) {
+        if (streamOff || url.pathname.endsWith('/stop')) {
           res.writeHead(200, { 'content-type': 'application/json' }).end('{"answer":"x"}');
         } else if (url.pathname === '/api/raw') {
           res.writeHead(200, { 'content-type': 'text/plain' }).end('x');
