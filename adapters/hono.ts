@@ -8,12 +8,15 @@
  */
 import type { Context } from 'hono';
 import {
+  admit,
   type Endpoint,
   type Handler,
+  isRefusal,
   type Producer,
   resolveEndpoint,
   type SseOptions,
   type StreamOptions,
+  refusalHeaders,
   streamRequested,
   toSseResponse,
 } from '../src/index.js';
@@ -65,12 +68,29 @@ async function respond<T>(
       await startResponse(c, res, producer, endpoint);
       return alreadySent();
     }
-    const { config, toggle } = endpoint;
-    if (toggle && !(await toggle.stream(c))) {
-      const document = await toggle.collect(producer, c, config, c.req.raw.signal);
-      return c.body(document.body, 200, document.headers);
+    const { config, toggle, limiter } = endpoint;
+    const admission = admit(c, limiter, null);
+    if (isRefusal(admission)) {
+      const { body, headers } = refusalHeaders(admission);
+      return c.body(body, admission.status, headers);
     }
-    return await toSseResponse(producer, { ...options, signal: c.req.raw.signal });
+    if (toggle && !(await toggle.stream(c))) {
+      try {
+        const document = await toggle.collect(producer, c, config, c.req.raw.signal);
+        return c.body(document.body, 200, document.headers);
+      } finally {
+        admission?.();
+      }
+    }
+    // The limiter's slot is given back when the stream ends, however it ends.
+    const { lifecycle } = options;
+    const release = admission && { onEnd: admission };
+    const hooks = release ? [...(lifecycle ? [lifecycle].flat() : []), release] : lifecycle;
+    return await toSseResponse(producer, {
+      ...options,
+      lifecycle: hooks,
+      signal: c.req.raw.signal,
+    });
   } catch (error) {
     // A client that left before anything was sent needs no error response.
     if (isClientGone(error) || c.req.raw.signal.aborted) {

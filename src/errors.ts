@@ -13,6 +13,11 @@
  * - `UPSTREAM_ERROR`: an upstream stream being read or relayed failed: an error status, a body
  *   that is not `text/event-stream`, data that is not the JSON it should be, or an error event
  *   from the provider.
+ * - `DRAINING`: the server is draining (see `drain()`): a new stream is refused with `503`, an open
+ *   one is ended with an `ssekit.drain` event; the abort reason handed to producers.
+ * - `STREAM_LIMIT`: a stream limit was reached: too many concurrent streams (a `429`), or a stream
+ *   reached its `maxLifetime` or `maxIdle` and was ended with an `ssekit.limit` event.
+ * - `STOPPED`: the stream was stopped on purpose (a resumable stream's stop, from any instance).
  */
 export type SseErrorCode =
   | 'INVALID_EVENT'
@@ -23,7 +28,10 @@ export type SseErrorCode =
   | 'INVALID_OPTION'
   | 'QUEUE_OVERFLOW'
   | 'CLIENT_GONE'
-  | 'UPSTREAM_ERROR';
+  | 'UPSTREAM_ERROR'
+  | 'DRAINING'
+  | 'STREAM_LIMIT'
+  | 'STOPPED';
 
 const brand = Symbol.for('ssekit.SseError');
 

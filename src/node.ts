@@ -21,6 +21,8 @@ import {
   type StreamRun,
   streamHeaders,
 } from './index.js';
+import { track, untrack } from './drain.js';
+import { admit, isRefusal, refusalHeaders } from './limits.js';
 
 /** A response ssekit can write to: HTTP/1.x or the HTTP/2 compatibility API. */
 export type NodeResponse = ServerResponse | Http2ServerResponse;
@@ -29,6 +31,12 @@ export type NodeResponse = ServerResponse | Http2ServerResponse;
 // (ETag, Last-Modified) invite a 304 to a conditional request, and a Content-Encoding would
 // describe a compression these frames do not have.
 const CONFLICTING = ['content-length', 'etag', 'last-modified', 'content-encoding'];
+
+/** The server that accepted the response's connection: what `drain({ server })` matches. */
+function serverOf(res: NodeResponse): object | null {
+  const socket = (res as ServerResponse).socket as { server?: object | null } | null;
+  return socket?.server ?? null;
+}
 
 function isHttp1(res: NodeResponse): boolean {
   return (res.req as IncomingMessage | Http2ServerRequest | undefined)?.httpVersionMajor !== 2;
@@ -142,9 +150,11 @@ export function streamToResponse<T>(
   };
   res.on('drain', release);
   const run = runStream(transport, producer, config);
+  track(run, serverOf(res));
   res.once('close', function onResponseClose() {
     res.off('drain', release);
     release();
+    untrack(run);
     if (!finishing) run.abort();
   });
   return run;
@@ -182,7 +192,9 @@ export async function sendSse<T>(
  * endpoint's stream toggle says the client wants no stream, one JSON document. Resolves once the
  * response is committed, with a promise for its end; rejects, with nothing written, if the
  * producer failed first (or the client left first: an {@link SseError} `CLIENT_GONE`), so the
- * framework can answer with its error status. The one place the Node adapters share.
+ * framework can answer with its error status. While a drain covers the server it answers `503`,
+ * and at the endpoint's `limiter`'s limit `429`, both with `Retry-After` and before any stream
+ * byte. The one place the Node adapters share.
  *
  * @example The heart of an adapter for another Node framework
  * ```ts
@@ -202,11 +214,38 @@ export async function startResponse<T, R>(
   request: R,
   res: NodeResponse,
   producer: Producer<T>,
-  { config, toggle }: Endpoint<T, R>,
+  { config, toggle, limiter }: Endpoint<T, R>,
 ): Promise<{
   /** Resolves when the response has ended, however it ended. Never rejects. */
   done: Promise<void>;
 }> {
+  // Refused before any stream byte: 503 while the server drains, 429 at a limit.
+  const admission = admit(request, limiter, serverOf(res));
+  if (isRefusal(admission)) {
+    const { body, headers } = refusalHeaders(admission);
+    (res as ServerResponse).writeHead(admission.status, headers).end(body);
+    return { done: Promise.resolve() };
+  }
+  if (admission !== undefined) {
+    try {
+      const answer = await respondTo(request, res, producer, config, toggle);
+      void answer.done.then(admission);
+      return answer;
+    } catch (error) {
+      admission();
+      throw error;
+    }
+  }
+  return respondTo(request, res, producer, config, toggle);
+}
+
+async function respondTo<T, R>(
+  request: R,
+  res: NodeResponse,
+  producer: Producer<T>,
+  config: StreamConfig<T>,
+  toggle: Endpoint<T, R>['toggle'],
+): Promise<{ done: Promise<void> }> {
   if (toggle && !(await toggle.stream(request))) {
     const client = new AbortController();
     const onClose = (): void => client.abort(new SseError('CLIENT_GONE', 'the client went away'));
