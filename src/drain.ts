@@ -172,6 +172,42 @@ export function registerProducer(producer: DrainableProducer): () => void {
   };
 }
 
+/** The progress of the drains under way, as {@link drainStatus} reports it. */
+export interface DrainStatus {
+  /** Whether any drain has begun (process-wide or of one server). */
+  readonly draining: boolean;
+  /** Streams the drains still wait for. */
+  readonly open: number;
+  /** Registered producers the drains still wait for. */
+  readonly producers: number;
+  /** Streams the drains have ended (with `ssekit.drain`) or cut so far. */
+  readonly ended: number;
+}
+
+/**
+ * The progress of every drain begun in this process: for a metric or a log line while it runs.
+ *
+ * @example Logging the progress
+ * ```ts
+ * import { drainStatus } from 'ssekit';
+ *
+ * const { draining, open } = drainStatus();
+ * if (draining) console.log(`${open} streams left`);
+ * ```
+ */
+export function drainStatus(): DrainStatus {
+  const drains = everything ? [everything, ...byServer.values()] : [...byServer.values()];
+  let open = 0;
+  let waiting = 0;
+  let ended = 0;
+  for (const drainer of drains) {
+    open += drainer.open.size;
+    waiting += drainer.running.size;
+    ended += drainer.counts.ended + drainer.counts.cut;
+  }
+  return { draining: drains.length > 0, open, producers: waiting, ended };
+}
+
 function option(field: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!(Number.isSafeInteger(value) && value >= 0 && value <= 2 ** 31 - 1)) {

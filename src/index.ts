@@ -54,7 +54,9 @@ export {
   type DrainableProducer,
   type DrainOptions,
   type DrainResult,
+  type DrainStatus,
   drain,
+  drainStatus,
   isDraining,
   registerProducer,
 } from './drain.js';

@@ -59,7 +59,7 @@ describe('createLimiter', () => {
     [{ max: -1 }, 'max'],
     [{ max: 1.5 }, 'max'],
     [{ perKey: 2 }, 'key'],
-    [{ perKey: 'x' as unknown as number, key: () => 'k' }, 'perKey'],
+    [{ perKey: 'x' as unknown as number, key: (): string => 'k' }, 'perKey'],
     [{ key: 'ip' as unknown as () => string }, 'key'],
     [{ retryAfter: -1 }, 'retryAfter'],
   ])('names the bad option %o', (options, field) => {
