@@ -34,9 +34,10 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** Sends `{ server, n }` every `every` ms until the stream is ended. */
 function ticker(server: string, every: number) {
   return async (writer: SseWriter): Promise<void> => {
+    const stop = aborted(writer.signal);
     for (let n = 0; !writer.signal.aborted; n++) {
       await writer.send({ server, n });
-      await Promise.race([sleep(every), aborted(writer.signal)]);
+      await Promise.race([sleep(every), stop]);
     }
   };
 }
@@ -282,8 +283,8 @@ describe('drain', () => {
       sse(async (writer) => {
         started.resolve();
         const chunk = 'x'.repeat(64 * 1024);
-        while (!writer.signal.aborted)
-          await Promise.race([writer.send(chunk), aborted(writer.signal)]);
+        const stop = aborted(writer.signal);
+        while (!writer.signal.aborted) await Promise.race([writer.send(chunk), stop]);
       }),
     );
     const url = new URL(await serve(server));
