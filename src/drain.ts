@@ -286,6 +286,16 @@ interface Settings {
   readonly retryAfter: number;
 }
 
+/** Ends one stream with the drain's terminal frame: `event: ssekit.drain` and a `retry:` hint. */
+function endForDrain(run: StreamRun, { retry, retryJitter }: Settings): void {
+  const hint = retry + Math.floor(Math.random() * (retryJitter + 1));
+  run.end(new SseError('DRAINING', 'the server is draining'), {
+    event: 'ssekit.drain',
+    retry: hint,
+    data: { reason: 'drain', retry: hint },
+  });
+}
+
 const TICK = 10; // the finest pace of the window, in milliseconds
 
 class Drain {
@@ -320,7 +330,8 @@ class Drain {
   }
 
   add(run: StreamRun): void {
-    if (this.settled || this.open.has(run)) return;
+    if (this.open.has(run)) return;
+    if (this.settled) return endForDrain(run, this.settings); // nothing waits for it any more
     this.counts.streams++;
     this.open.add(run);
     void run.done.then(() => this.closed(run));
@@ -366,15 +377,9 @@ class Drain {
 
   end(run: StreamRun): void {
     if (!this.open.has(run)) return; // finished by itself before its turn
-    const { retry, retryJitter } = this.settings;
-    const hint = retry + Math.floor(Math.random() * (retryJitter + 1));
     this.counts.ended++;
     this.endedRuns.add(run);
-    run.end(new SseError('DRAINING', 'the server is draining'), {
-      event: 'ssekit.drain',
-      retry: hint,
-      data: { reason: 'drain', retry: hint },
-    });
+    endForDrain(run, this.settings);
   }
 
   closed(run: StreamRun): void {

@@ -68,6 +68,7 @@ export {
   type LimitReason,
   type Refusal,
   refusalHeaders,
+  type RefusalResponse,
   type Release,
   type StreamLimiter,
 } from './limits.js';

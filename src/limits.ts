@@ -246,6 +246,14 @@ export function isRefusal(admission: Release | Refusal | undefined): admission i
   return typeof admission === 'object';
 }
 
+/** What {@link refusalHeaders} returns: a refusal's response body and headers. */
+export interface RefusalResponse {
+  /** A short plain-text body: the status's reason phrase. */
+  readonly body: string;
+  /** `retry-after`, `content-type: text/plain; charset=utf-8` and `cache-control: no-store`. */
+  readonly headers: Record<string, string>;
+}
+
 /**
  * The body and headers of a refusal's response: `Retry-After`, plain text, not cached.
  *
@@ -256,10 +264,7 @@ export function isRefusal(admission: Release | Refusal | undefined): admission i
  * refusalHeaders({ status: 429, retryAfter: 1 }).headers['retry-after']; // '1'
  * ```
  */
-export function refusalHeaders(refusal: Refusal): {
-  body: string;
-  headers: Record<string, string>;
-} {
+export function refusalHeaders(refusal: Refusal): RefusalResponse {
   const body = refusal.status === 503 ? 'Service Unavailable' : 'Too Many Requests';
   return {
     body,

@@ -138,7 +138,7 @@ function instrumentsFor(meter: Meter): Instruments {
  * stream, linked to the request's span, ended at the stream's end with `ssekit.end_reason`,
  * `ssekit.events`, `ssekit.bytes` and an error status when the producer failed.
  *
- * @throws {@link SseError} `INVALID_OPTION` naming the option.
+ * @throws `SseError` `INVALID_OPTION` naming the option.
  *
  * @example An Express endpoint with metrics and spans
  * ```ts

@@ -13,6 +13,8 @@ import {
   toSseResponse,
   toSseStream,
 } from 'ssekit';
+import { Hono } from 'hono';
+import { sse as honoSse } from 'ssekit/hono';
 import { sse } from 'ssekit/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deferred, EventReader, rawRequest, until } from './conformance/clients.js';
@@ -165,6 +167,32 @@ describe.each(targets)('limits on $name', (target) => {
 });
 
 describe('limits on the web transport', () => {
+  it('answers 429 on Hono without a Node server, and gives the slot back when the stream ends', async () => {
+    const limiter = createLimiter({ max: 1, retryAfter: 4 });
+    const release = deferred();
+    const app = new Hono();
+    app.get(
+      '/s',
+      honoSse(
+        async (writer) => {
+          await writer.send('one');
+          await release.promise;
+        },
+        { limiter },
+      ),
+    );
+    const first = await app.request('/s');
+    expect(first.status).toBe(200);
+    const refused = await app.request('/s');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('4');
+    expect(await refused.text()).toBe('Too Many Requests');
+    release.resolve();
+    expect(await first.text()).toBe('data: one\n\n');
+    await until(() => limiter.active === 0, 'the slot to come back');
+    expect((await app.request('/s')).status).toBe(200);
+  });
+
   it('ends a toSseStream stream at maxLifetime; an EventSource client sees the event', async () => {
     const url = await serve(
       createServer((req, res) => {
