@@ -10,13 +10,18 @@ import {
   isSseError,
   type SseOptions,
   type SseWriter,
+  type StreamLimiter,
   toSseResponse,
   toSseStream,
 } from 'ssekit';
 import { Hono } from 'hono';
 import { sse as honoSse } from 'ssekit/hono';
+import type { Request } from 'express';
+import type { Context } from 'koa';
+import { sse as expressSse } from 'ssekit/express';
+import { sse as koaSse } from 'ssekit/koa';
 import { sse } from 'ssekit/node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { deferred, EventReader, rawRequest, until } from './conformance/clients.js';
 import { type Running, targets } from './conformance/targets.js';
 import { aborted, allEvents, serve } from './integrations/helpers.js';
@@ -72,6 +77,15 @@ describe('createLimiter', () => {
       error = caught;
     }
     expect(isSseError(error) && error.code === 'INVALID_OPTION' && error.field).toBe(field);
+  });
+
+  it("types the key function by the adapter's request", () => {
+    const byIp = createLimiter({ perKey: 5, key: (req: Request) => req.ip });
+    expectTypeOf(byIp).toEqualTypeOf<StreamLimiter<Request>>();
+    expressSse(() => {}, { limiter: byIp });
+    // @ts-expect-error: an Express request limiter on a Koa endpoint
+    koaSse(() => {}, { limiter: byIp });
+    koaSse(() => {}, { limiter: createLimiter({ perKey: 5, key: (ctx: Context) => ctx.ip }) });
   });
 
   it('refuses a limiter option that is not a limiter, naming it', () => {
