@@ -139,36 +139,47 @@ function endAtLimit(run: StreamRun, reason: LimitReason): void {
   );
 }
 
+/** Idle checks per `maxIdle`: a stream ends at most two checks (a quarter of it) past the limit. */
+const IDLE_CHECKS = 8;
+
 class TimeLimits implements StreamProbe {
   readonly run: StreamRun;
   readonly maxIdle: number;
   lifetime: ReturnType<typeof setTimeout> | undefined;
   idle: ReturnType<typeof setTimeout> | undefined;
-  lastActive: number;
+  // The hot path only counts; the clock is read by the idle check, a few times per `maxIdle`.
+  active = 0;
+  seen = 0;
+  quietSince: number;
 
   constructor(run: StreamRun, maxLifetime: number, maxIdle: number) {
     this.run = run;
     this.maxIdle = maxIdle;
-    this.lastActive = maxIdle === 0 ? 0 : Date.now();
+    this.quietSince = maxIdle === 0 ? 0 : Date.now();
     this.lifetime =
       maxLifetime === 0 ? undefined : setTimeout(endAtLimit, maxLifetime, run, 'max_lifetime');
-    this.idle = maxIdle === 0 ? undefined : setTimeout(checkIdle, maxIdle, this);
+    this.idle = maxIdle === 0 ? undefined : setTimeout(checkIdle, this.step(), this);
+  }
+
+  step(): number {
+    return Math.max(1, Math.ceil(this.maxIdle / IDLE_CHECKS));
   }
 
   frame(kind: string): void {
     // Heartbeats and ssekit's own frames do not make a stream active.
-    if (this.maxIdle !== 0 && (kind === 'event' || kind === 'comment'))
-      this.lastActive = Date.now();
+    if (kind === 'event' || kind === 'comment') this.active++;
   }
 
   checkIdle(): void {
     this.idle = undefined;
-    const silence = Date.now() - this.lastActive;
-    if (silence < this.maxIdle) {
-      this.idle = setTimeout(checkIdle, this.maxIdle - silence, this);
-      return;
+    const now = Date.now();
+    if (this.active !== this.seen) {
+      this.seen = this.active;
+      this.quietSince = now;
+    } else if (now - this.quietSince >= this.maxIdle) {
+      return endAtLimit(this.run, 'max_idle');
     }
-    endAtLimit(this.run, 'max_idle');
+    this.idle = setTimeout(checkIdle, this.step(), this);
   }
 
   end(): void {

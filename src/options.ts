@@ -141,6 +141,8 @@ export interface StreamOptions<T = unknown> {
   /**
    * The longest a stream may go without an event or comment from its producer, in milliseconds
    * (heartbeats do not count): then it ends as at `maxLifetime`, with data `{"reason":"max_idle"}`.
+   * The silence is checked eight times per `maxIdle` (no clock read per event), so the end may
+   * come up to a quarter of `maxIdle` late.
    * `false`: no limit.
    * @defaultValue `false`
    */
