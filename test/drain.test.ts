@@ -31,10 +31,10 @@ import { aborted, serve } from './integrations/helpers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Sends `{ server, n }` every `every` ms until the stream is ended. */
-function ticker(server: string, every: number) {
+/** Sends `{ server, n }` every `every` ms until the stream is ended; records when in `ends`. */
+function ticker(server: string, every: number, ends: number[] = []) {
   return async (writer: SseWriter): Promise<void> => {
-    const stop = aborted(writer.signal);
+    const stop = aborted(writer.signal).then(() => ends.push(Date.now()));
     for (let n = 0; !writer.signal.aborted; n++) {
       await writer.send({ server, n });
       await Promise.race([sleep(every), stop]);
@@ -90,8 +90,9 @@ describe('drain with 1,000 open streams and a second instance behind a load bala
       (typeof targets)[number],
       (typeof targets)[number],
     ];
+    const endedOnA: number[] = [];
     const a = await expressTarget.start([
-      { method: 'get', path: '/s', produce: ticker('A', 1_000) },
+      { method: 'get', path: '/s', produce: ticker('A', 1_000, endedOnA) },
     ]);
     const b = await honoTarget.start([{ method: 'get', path: '/s', produce: ticker('B', 1_000) }]);
     running.push(a, b);
@@ -168,6 +169,9 @@ describe('drain with 1,000 open streams and a second instance behind a load bala
       'every client to reconnect to B',
       1_500,
     );
+    // Every stream on A was ended within the window (plus event-loop slack on a busy machine).
+    expect(endedOnA).toHaveLength(STREAMS);
+    expect(Math.max(...endedOnA) - startedAt).toBeLessThan(WINDOW + 1_000);
     const times = clients.map((c) => c.drainedAt as number);
     expect(times.every((t) => t !== undefined)).toBe(true);
     // Spread over the window, not all at once; all before the deadline.
