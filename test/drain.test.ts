@@ -25,7 +25,7 @@ import {
 } from 'ssekit';
 import { sse } from 'ssekit/node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deferred, EventReader, rawRequest, until } from './conformance/clients.js';
+import { deferred, EventReader, http2Request, rawRequest, until } from './conformance/clients.js';
 import { type Running, targets } from './conformance/targets.js';
 import { aborted, serve } from './integrations/helpers.js';
 
@@ -217,6 +217,30 @@ describe.each(targets)('drain on $name', (target) => {
       expect(JSON.parse(last?.data ?? '')).toEqual({ reason: 'drain', retry: 700 });
       expect(reader.raw).toMatch(/retry: 700\n/);
     }
+  });
+});
+
+describe.each(targets.filter((t) => t.http2))('drain over HTTP/2 on $name', (target) => {
+  const running: Running[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((app) => app.close()));
+  });
+
+  it('ends the open stream with ssekit.drain and refuses a new one with 503', async () => {
+    const app = await target.start([{ method: 'get', path: '/s', produce: ticker('A', 50) }], true);
+    running.push(app);
+    const open = await http2Request(app.url, '/s');
+    const reader = new EventReader(open.stream);
+    await reader.waitFor(1);
+    const result = await drain({ server: app.server, window: 0, retry: 5, retryJitter: 0 });
+    expect(result).toMatchObject({ streams: 1, ended: 1 });
+    await reader.ended;
+    expect(reader.events.at(-1)?.event).toBe('ssekit.drain');
+    const refused = await http2Request(app.url, '/s');
+    expect(refused.headers[':status']).toBe(503);
+    expect(refused.headers['retry-after']).toBe('1');
+    open.close();
+    refused.close();
   });
 });
 
