@@ -205,6 +205,18 @@ describe('lifecycle hooks', () => {
     expect((await ended.promise).resume).toBe('continued');
   });
 
+  it('counts bytes exactly as they are encoded: multi-byte, lone surrogates, frames past the scratch buffer', async () => {
+    const ended = deferred<StreamStats>();
+    const data = ['é', '🌍', 'a\ud800b', 'ü'.repeat(30_000), 'x'.repeat(70_000), '\udfff'];
+    const response = await toSseResponse(data, {
+      lifecycle: { onEnd: (stats) => ended.resolve(stats) },
+    });
+    const received = (await response.arrayBuffer()).byteLength;
+    const stats = await ended.promise;
+    expect(stats.bytes).toBe(received);
+    expect(stats.events).toBe(data.length);
+  });
+
   it('calls every hook of an array, onFirstEvent once at the first event', async () => {
     const calls: string[] = [];
     const response = await toSseResponse(['a', 'b'], {
