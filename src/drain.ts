@@ -126,6 +126,26 @@ export function untrack(run: StreamRun): void {
 }
 
 /**
+ * Registers a stream run by a transport of your own (see `SseTransport`) with the drain registry,
+ * as `ssekit/node` and the WHATWG stream do for theirs; returns the function that removes it, to
+ * call when the stream has ended. `server` is what `drain({ server })` matches.
+ *
+ * @example A custom transport's stream
+ * ```ts
+ * import { registerStream, resolveOptions, runStream } from 'ssekit';
+ *
+ * const transport = { commit() {}, write: () => true, waitForDrain: async () => {}, close() {} };
+ * const run = runStream(transport, ['Hello'], resolveOptions());
+ * const unregister = registerStream(run);
+ * void run.done.then(unregister);
+ * ```
+ */
+export function registerStream(run: StreamRun, server?: object): () => void {
+  track(run, server ?? null);
+  return () => untrack(run);
+}
+
+/**
  * The `Retry-After` (seconds) of the `503` a new stream on `scope` must get while it drains, or
  * `undefined` when it is not draining.
  * @internal

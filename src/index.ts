@@ -59,6 +59,7 @@ export {
   drainStatus,
   isDraining,
   registerProducer,
+  registerStream,
 } from './drain.js';
 export {
   admit,

@@ -20,6 +20,9 @@ import {
   isDraining,
   isSseError,
   registerProducer,
+  registerStream,
+  resolveOptions,
+  runStream,
   type SseError,
   type SseWriter,
 } from 'ssekit';
@@ -343,6 +346,32 @@ describe('drain', () => {
     // The slow stream (opened first) is ended at once, the quick one's turn comes at the window's end.
     const result = await drain({ server, window: 400 });
     expect(result).toMatchObject({ streams: 2, ended: 1, finished: 1 });
+  });
+
+  it('drains a stream of a custom transport registered with registerStream', async () => {
+    const server = scope();
+    const frames: string[] = [];
+    const run = runStream(
+      {
+        commit() {},
+        write: (chunk) => (frames.push(chunk), true),
+        waitForDrain: () => Promise.resolve(),
+        close() {},
+      },
+      async (writer: SseWriter) => {
+        await writer.send('x');
+        await aborted(writer.signal);
+      },
+      resolveOptions({ heartbeat: false }),
+    );
+    const unregister = registerStream(run, server);
+    void run.done.then(unregister);
+    const result = await drain({ server, window: 0, retry: 9, retryJitter: 0 });
+    expect(result).toMatchObject({ streams: 1, ended: 1 });
+    expect(frames).toEqual([
+      'data: x\n\n',
+      'event: ssekit.drain\nretry: 9\ndata: {"reason":"drain","retry":9}\n\n',
+    ]);
   });
 
   it('returns the same promise when called again for the same server', async () => {
