@@ -2,8 +2,9 @@
  * What the lifecycle/stats hooks cost (issue 12, item 3): `node --import tsx bench/stats.ts`.
  *
  * Events per second through the engine, side by side, each contender in a fresh child process,
- * interleaved over several repetitions; each child keeps the best of 3 rounds, the table shows the
- * median over the repetitions:
+ * interleaved over several repetitions; each child keeps the best of 3 rounds (the most events/s,
+ * the least CPU time per event, which other jobs on a shared machine disturb less), the table
+ * shows the median over the repetitions:
  *
  * - `before`: `src/` at the commit before the hooks (`--before=<git rev>`, default `c83a12b`),
  *   exported with `git archive`;
@@ -47,6 +48,8 @@ interface Job {
 
 interface Measure {
   eventsPerSecond: number;
+  /** CPU time (user + system) of the process per event, in nanoseconds: less hit by other jobs. */
+  cpuPerEvent: number;
   /** What the lifecycle hook counted, as a check that it ran. */
   counted: number;
 }
@@ -76,6 +79,12 @@ function producer(events: number) {
   };
 }
 
+/** CPU nanoseconds (user + system) used since `start`. */
+function cpuNanos(start: NodeJS.CpuUsage): number {
+  const { user, system } = process.cpuUsage(start);
+  return (user + system) * 1000;
+}
+
 async function engine(job: Job): Promise<Measure> {
   const core = (await import(pathToFileURL(join(job.dir, 'src/index.js')).href)) as typeof Core;
   const counted = { n: 0 };
@@ -92,13 +101,16 @@ async function engine(job: Job): Promise<Measure> {
   // The best of ROUNDS: the machine is shared, and a round that another process preempted says
   // nothing about the code.
   let best = 0;
+  let cpu = Infinity;
   for (let round = 0; round < ROUNDS; round++) {
     counted.n = 0;
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     await core.runStream(transport, producer(job.events), config).done;
+    cpu = Math.min(cpu, cpuNanos(cpuStart) / job.events);
     best = Math.max(best, job.events / ((performance.now() - start) / 1000));
   }
-  return { eventsPerSecond: best, counted: counted.n };
+  return { eventsPerSecond: best, cpuPerEvent: cpu, counted: counted.n };
 }
 
 async function node(job: Job): Promise<Measure> {
@@ -136,12 +148,15 @@ async function node(job: Job): Promise<Measure> {
     });
   await read(100_000); // warm-up
   let best = 0;
+  let cpu = Infinity;
   for (let round = 0; round < ROUNDS; round++) {
     counted.n = 0;
+    const cpuStart = process.cpuUsage();
     best = Math.max(best, job.events / (await read(job.events)));
+    cpu = Math.min(cpu, cpuNanos(cpuStart) / job.events);
   }
   server.close();
-  return { eventsPerSecond: best, counted: counted.n };
+  return { eventsPerSecond: best, cpuPerEvent: cpu, counted: counted.n };
 }
 
 function runChild(job: Job): Promise<Measure> {
@@ -181,6 +196,7 @@ async function orchestrate(): Promise<void> {
     { name: 'after, lifecycle + maxIdle', dir: join(cache, 'after'), variant: 'lifecycle+idle' },
   ];
   const results = new Map<string, number[]>();
+  const cpuResults = new Map<string, number[]>();
   for (let rep = 0; rep < reps; rep++) {
     for (const scenario of ['engine', 'node'] as const) {
       for (const { name, dir, variant } of contenders) {
@@ -191,20 +207,23 @@ async function orchestrate(): Promise<void> {
         }
         const key = `${scenario}\t${name}`;
         results.set(key, [...(results.get(key) ?? []), measure.eventsPerSecond]);
+        cpuResults.set(key, [...(cpuResults.get(key) ?? []), measure.cpuPerEvent]);
       }
     }
   }
   console.log(
     `engine: ${engineEvents} events in one stream; node: ${nodeEvents} events on one loopback connection; median of ${reps}, interleaved\n`,
   );
-  console.log('| scenario | contender | events/s | × before |');
-  console.log('| --- | --- | --- | --- |');
+  console.log('| scenario | contender | events/s | × before | CPU ns/event | × before |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
   for (const scenario of ['engine', 'node']) {
     const base = median(results.get(`${scenario}\tbefore (${rev})`) ?? [1]);
+    const cpuBase = median(cpuResults.get(`${scenario}\tbefore (${rev})`) ?? [1]);
     for (const { name } of contenders) {
       const value = median(results.get(`${scenario}\t${name}`) ?? []);
+      const cpu = median(cpuResults.get(`${scenario}\t${name}`) ?? []);
       console.log(
-        `| ${scenario} | ${name} | ${Math.round(value).toLocaleString('en-US')} | ${(value / base).toFixed(3)} |`,
+        `| ${scenario} | ${name} | ${Math.round(value).toLocaleString('en-US')} | ${(value / base).toFixed(3)} | ${cpu.toFixed(1)} | ${(cpu / cpuBase).toFixed(3)} |`,
       );
     }
   }

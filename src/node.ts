@@ -88,9 +88,14 @@ export function streamToResponse<T>(
   const http1 = isHttp1(res);
   let pending = '';
   let scheduled = false;
+  // Body bytes handed to the response, for stats: counted once per write, and only when the
+  // endpoint observes its streams.
+  const counting = config.observe !== undefined;
+  let written = 0;
   const flush = (): boolean => {
     const chunk = pending;
     pending = '';
+    if (counting) written += Buffer.byteLength(chunk);
     return chunk === '' || (res as ServerResponse).write(chunk);
   };
   const flushLater = (): void => {
@@ -121,7 +126,10 @@ export function streamToResponse<T>(
       else (res as Http2ServerResponse).writeHead(200);
     },
     write(chunk) {
-      if (!http1) return (res as Http2ServerResponse).write(chunk);
+      if (!http1) {
+        if (counting) written += Buffer.byteLength(chunk);
+        return (res as Http2ServerResponse).write(chunk);
+      }
       pending += chunk;
       const out = res as ServerResponse;
       // Full once what is held here and in the response reaches its high-water mark: then the
@@ -136,6 +144,7 @@ export function streamToResponse<T>(
       return flush();
     },
     waitForDrain: () => new Promise<void>((resolve) => (wake = resolve)),
+    written: () => written,
     close() {
       if (finishing) return;
       finishing = true;
@@ -143,6 +152,7 @@ export function streamToResponse<T>(
       const rest = pending;
       pending = '';
       if (!res.writableEnded && !res.destroyed) {
+        if (counting) written += Buffer.byteLength(rest);
         if (rest === '') res.end();
         else res.end(rest);
       }

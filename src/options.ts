@@ -7,7 +7,7 @@ import { type EventFields, formatRetry } from './format.js';
 import { type FormatOption, type FrameFormat, resolveFormat } from './frames.js';
 import { timeLimits } from './limits.js';
 import { combineObservers, type StreamLifecycle, statsObserver } from './stats.js';
-import type { StreamProbe, StreamRun } from './stream.js';
+import type { SseTransport, StreamProbe, StreamRun } from './stream.js';
 
 /** A complete event: its data and optional fields. Create one with {@link sseEvent}. */
 export interface SseEvent extends EventFields {
@@ -181,7 +181,8 @@ export interface StreamConfig<T = unknown> {
    * Makes each stream's {@link StreamProbe} when it starts (from `lifecycle`, `maxLifetime` and
    * `maxIdle`); `undefined` when nothing observes the endpoint's streams.
    */
-  readonly observe: ((run: StreamRun) => StreamProbe | undefined) | undefined;
+  readonly observe:
+    ((run: StreamRun, transport: SseTransport) => StreamProbe | undefined) | undefined;
 }
 
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
@@ -263,7 +264,7 @@ export function resolveOptions<T = unknown>(options: StreamOptions<T> = {}): Str
   }
   if (onError !== undefined && typeof onError !== 'function')
     throw invalid('onError', 'a function', onError);
-  const observers: ((run: StreamRun) => StreamProbe | undefined)[] = [];
+  const observers: ((run: StreamRun, transport: SseTransport) => StreamProbe | undefined)[] = [];
   const { lifecycle, maxLifetime = false, maxIdle = false } = options;
   if (lifecycle !== undefined) {
     const hooks: readonly StreamLifecycle[] = Array.isArray(lifecycle)

@@ -8,6 +8,7 @@ import { isSseError } from './errors.js';
 import {
   type FrameKind,
   probeOf,
+  type SseTransport,
   type SseWriter,
   type StreamProbe,
   type StreamRun,
@@ -40,7 +41,12 @@ export interface StreamStats {
   readonly timeToFirstEvent: number | undefined;
   /** Events the producer sent; ssekit's own end frames (`done`, error, drain, limit) are not counted. */
   readonly events: number;
-  /** UTF-8 bytes of every frame accepted for sending, end frames and heartbeats included. */
+  /**
+   * UTF-8 bytes of body handed to the connection: every frame, end frames and heartbeats
+   * included. ssekit's transports count them as they write (frames still queued when a client
+   * leaves are not counted); a transport of your own without `written()` gets each accepted
+   * frame counted.
+   */
   readonly bytes: number;
   /** Heartbeat comments sent. */
   readonly heartbeats: number;
@@ -122,7 +128,6 @@ class Stats implements StreamStats, StreamProbe {
   readonly #start = performance.now();
   timeToFirstEvent: number | undefined = undefined;
   events = 0;
-  bytes = 0;
   heartbeats = 0;
   duration: number | undefined = undefined;
   reason: EndReason | undefined = undefined;
@@ -130,15 +135,30 @@ class Stats implements StreamStats, StreamProbe {
   resume: ResumeOutcome | undefined = undefined;
   readonly #hooks: readonly StreamLifecycle[];
   readonly #onError: ((error: unknown) => void) | undefined;
+  readonly #transport: SseTransport;
+  readonly #countFrames: boolean; // the transport does not count its bytes
+  #counted = 0;
+  #final: number | undefined = undefined;
 
-  constructor(hooks: readonly StreamLifecycle[], onError: ((error: unknown) => void) | undefined) {
+  constructor(
+    hooks: readonly StreamLifecycle[],
+    onError: ((error: unknown) => void) | undefined,
+    transport: SseTransport,
+  ) {
     this.#hooks = hooks;
     this.#onError = onError;
+    this.#transport = transport;
+    this.#countFrames = typeof transport.written !== 'function';
     this.#call('onStart');
   }
 
+  get bytes(): number {
+    if (this.#final !== undefined) return this.#final;
+    return this.#countFrames ? this.#counted : (this.#transport.written?.() ?? 0);
+  }
+
   frame(kind: FrameKind, frame: string): void {
-    this.bytes += utf8Length(frame);
+    if (this.#countFrames) this.#counted += utf8Length(frame);
     if (kind === 'event') {
       this.events++;
       if (this.timeToFirstEvent === undefined) {
@@ -149,6 +169,7 @@ class Stats implements StreamStats, StreamProbe {
   }
 
   end(reason: unknown): void {
+    this.#final = this.bytes;
     this.duration = performance.now() - this.#start;
     this.reason = endReason(reason);
     this.error = reason;
@@ -187,8 +208,8 @@ class Stats implements StreamStats, StreamProbe {
 export function statsObserver(
   hooks: readonly StreamLifecycle[],
   onError: ((error: unknown) => void) | undefined,
-): (run: StreamRun) => StreamProbe {
-  return () => new Stats(hooks, onError);
+): (run: StreamRun, transport: SseTransport) => StreamProbe {
+  return (_run, transport) => new Stats(hooks, onError, transport);
 }
 
 /**
@@ -196,13 +217,13 @@ export function statsObserver(
  * @internal
  */
 export function combineObservers(
-  observers: readonly ((run: StreamRun) => StreamProbe | undefined)[],
-): ((run: StreamRun) => StreamProbe | undefined) | undefined {
+  observers: readonly ((run: StreamRun, transport: SseTransport) => StreamProbe | undefined)[],
+): ((run: StreamRun, transport: SseTransport) => StreamProbe | undefined) | undefined {
   if (observers.length <= 1) return observers[0];
-  return function observeAll(run) {
+  return function observeAll(run, transport) {
     const probes: StreamProbe[] = [];
     for (const observe of observers) {
-      const probe = observe(run);
+      const probe = observe(run, transport);
       if (probe !== undefined) probes.push(probe);
     }
     return {

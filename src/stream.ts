@@ -27,6 +27,11 @@ export interface SseTransport {
   waitForDrain(): Promise<void>;
   /** Ends the response. May be called after the client is gone; must not throw. */
   close(): void;
+  /**
+   * The UTF-8 bytes of body handed to the connection so far, for stats: a transport that counts
+   * them as it writes saves the engine counting each frame. Optional.
+   */
+  written?(): number;
 }
 
 /**
@@ -157,7 +162,7 @@ export function runStream<T>(
   config: StreamConfig<T>,
 ): StreamRun {
   const stream = new Stream(transport, config);
-  if (config.observe !== undefined) stream.probe = config.observe(stream);
+  if (config.observe !== undefined) stream.probe = config.observe(stream, transport);
   stream.start(producer);
   return stream;
 }

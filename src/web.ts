@@ -21,6 +21,7 @@ function startWebStream<T>(
   let run: StreamRun | undefined;
   let wake: (() => void) | undefined;
   let open = true; // false once the stream is closed, errored or cancelled
+  let written = 0; // body bytes enqueued, for stats
   const stream = new ReadableStream<Uint8Array>(
     {
       start(controller) {
@@ -29,10 +30,13 @@ function startWebStream<T>(
             commit() {},
             write(chunk) {
               if (!open) return true;
-              controller.enqueue(encoder.encode(chunk));
+              const bytes = encoder.encode(chunk);
+              written += bytes.byteLength;
+              controller.enqueue(bytes);
               return (controller.desiredSize ?? 0) > 0;
             },
             waitForDrain: () => new Promise<void>((resolve) => (wake = resolve)),
+            written: () => written,
             close() {
               if (!open) return;
               open = false;

@@ -7,6 +7,8 @@ import {
   drain,
   endReason,
   reportResume,
+  resolveOptions,
+  runStream,
   SseError,
   type SseOptions,
   type SseWriter,
@@ -205,16 +207,36 @@ describe('lifecycle hooks', () => {
     expect((await ended.promise).resume).toBe('continued');
   });
 
-  it('counts bytes exactly as they are encoded: multi-byte, lone surrogates, frames past the scratch buffer', async () => {
+  const hostile = ['é', '🌍', 'a\ud800b', 'ü'.repeat(30_000), 'x'.repeat(70_000), '\udfff'];
+
+  it('counts the bytes a web stream sends: multi-byte, lone surrogates, long frames', async () => {
     const ended = deferred<StreamStats>();
-    const data = ['é', '🌍', 'a\ud800b', 'ü'.repeat(30_000), 'x'.repeat(70_000), '\udfff'];
-    const response = await toSseResponse(data, {
+    const response = await toSseResponse(hostile, {
       lifecycle: { onEnd: (stats) => ended.resolve(stats) },
     });
     const received = (await response.arrayBuffer()).byteLength;
     const stats = await ended.promise;
     expect(stats.bytes).toBe(received);
-    expect(stats.events).toBe(data.length);
+    expect(stats.events).toBe(hostile.length);
+  });
+
+  it('counts each frame as UTF-8 on a transport that does not count its bytes', async () => {
+    const ended = deferred<StreamStats>();
+    const chunks: string[] = [];
+    const run = runStream(
+      {
+        commit() {},
+        write: (chunk) => (chunks.push(chunk), true),
+        waitForDrain: () => Promise.resolve(),
+        close() {},
+      },
+      hostile,
+      resolveOptions({ lifecycle: { onEnd: (stats) => ended.resolve(stats) } }),
+    );
+    await run.done;
+    const stats = await ended.promise;
+    // Encoded by Node's Buffer, not by the TextEncoder ssekit counts with.
+    expect(stats.bytes).toBe(Buffer.byteLength(chunks.join('')));
   });
 
   it('calls every hook of an array, onFirstEvent once at the first event', async () => {
