@@ -144,7 +144,6 @@ export function streamToResponse<T>(
       return flush();
     },
     waitForDrain: () => new Promise<void>((resolve) => (wake = resolve)),
-    written: () => written,
     close() {
       if (finishing) return;
       finishing = true;
@@ -158,6 +157,8 @@ export function streamToResponse<T>(
       }
     },
   };
+  // Only for an observed endpoint: an idle stream does not carry one more closure.
+  if (counting) transport.written = () => written;
   res.on('drain', release);
   const run = runStream(transport, producer, config);
   track(run, serverOf(res));
