@@ -26,7 +26,9 @@ import { drainStatus, SseError, type StreamLifecycle, type StreamStats } from '.
 /** Options of {@link otelLifecycle}. */
 export interface OtelOptions {
   /**
-   * The meter metrics are recorded with; `false` records none.
+   * The meter metrics are recorded with; `false` records none. The global meter is read when
+   * {@link otelLifecycle} is called: start the OpenTelemetry SDK first (the metrics API, unlike the
+   * tracing API, has no proxy that picks up a provider registered later).
    * @defaultValue `metrics.getMeter('ssekit')` (the global meter provider)
    */
   meter?: Meter | false | undefined;
