@@ -10,6 +10,7 @@ import {
   type Context,
   context,
   type ContextManager,
+  metrics,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -336,6 +337,26 @@ describe('otelLifecycle', () => {
     expect(span.parentSpanContext).toBeUndefined();
     expect(span.spanContext().traceId).not.toBe(request?.spanContext().traceId);
     expect(span.links[0]?.context.spanId).toBe(request?.spanContext().spanId);
+  });
+
+  it('uses the global meter and tracer providers by default', async () => {
+    metrics.setGlobalMeterProvider(meterProvider);
+    trace.setGlobalTracerProvider(tracerProvider);
+    try {
+      const listener = sse(() => ['a', 'b'], { lifecycle: otelLifecycle({ spanName: 'global' }) });
+      const url = await serve(createServer((req, res) => listener(req, res)));
+      const { res } = await rawRequest(url);
+      await new EventReader(res).ended;
+      await until(() => exporter.getFinishedSpans().some((s) => s.name === 'global'), 'span');
+      const span = exporter.getFinishedSpans().find((s) => s.name === 'global') as ReadableSpan;
+      expect(span.attributes['ssekit.events']).toBe(2);
+      const { resourceMetrics } = await reader.collect();
+      const scopes = resourceMetrics.scopeMetrics.map((scope) => scope.scope.name);
+      expect(scopes).toContain('ssekit');
+    } finally {
+      metrics.disable();
+      trace.disable();
+    }
   });
 
   it('names a bad parent option', () => {
