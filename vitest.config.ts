@@ -10,6 +10,7 @@ export default defineConfig({
     alias: [
       { find: /^ssekit$/, replacement: here('./src/index.ts') },
       { find: /^ssekit\/node$/, replacement: here('./src/node.ts') },
+      { find: /^ssekit\/otel$/, replacement: here('./src/otel.ts') },
       { find: /^ssekit\/client$/, replacement: here('./src/client.ts') },
       { find: /^ssekit\/resume$/, replacement: here('./src/resume/index.ts') },
       { find: /^ssekit\/redis$/, replacement: here('./stores/redis.ts') },

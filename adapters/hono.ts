@@ -20,14 +20,17 @@
  */
 import type { Context } from 'hono';
 import {
+  admit,
   type Endpoint,
   type Handler,
+  isRefusal,
   type Producer,
   resolveEndpoint,
   SseError,
   type SseErrorCode,
   type SseOptions,
   type StreamOptions,
+  refusalHeaders,
   streamRequested,
   toSseResponse,
 } from '../src/index.js';
@@ -201,13 +204,27 @@ async function respond<T>(
       }
       return alreadySent();
     }
-    const { config, toggle } = endpoint;
-    if (toggle && !(await toggle.stream(c))) {
-      const document = await toggle.collect(producer, c, config, c.req.raw.signal);
-      return c.body(document.body, document.status as 200 | 500, document.headers);
+    const { config, toggle, limiter } = endpoint;
+    const admission = admit(c, limiter, null);
+    if (isRefusal(admission)) {
+      const { body, headers } = refusalHeaders(admission);
+      return c.body(body, admission.status, headers);
     }
+    if (toggle && !(await toggle.stream(c))) {
+      try {
+        const document = await toggle.collect(producer, c, config, c.req.raw.signal);
+        return c.body(document.body, document.status as 200 | 500, document.headers);
+      } finally {
+        admission?.();
+      }
+    }
+    // The limiter's slot is given back when the stream ends, however it ends.
+    const { lifecycle } = options;
+    const release = admission && { onEnd: admission };
+    const hooks = release ? [...(lifecycle ? [lifecycle].flat() : []), release] : lifecycle;
     return await toSseResponse(producer, {
       ...options,
+      lifecycle: hooks,
       headers: { etag: uniqueEtag() },
       signal: c.req.raw.signal,
     });

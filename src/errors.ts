@@ -31,6 +31,11 @@
  * - `GENERATION_GONE`: the generation being read is no longer in the store (expired, replaced).
  * - `STREAM_CONFLICT`: a start found the stream id running and its policy is `conflict`.
  * - `PRODUCER_FAILED`: a resumable generation ended because its producer threw.
+ * - `DRAINING`: the server is draining (see `drain()`): a new stream is refused with `503`, an open
+ *   one is ended with an `ssekit.drain` event; the abort reason handed to producers.
+ * - `STREAM_LIMIT`: a stream limit was reached: too many concurrent streams (a `429`), or a stream
+ *   reached its `maxLifetime` or `maxIdle` and was ended with an `ssekit.limit` event.
+ * - `STOPPED`: the stream was stopped on purpose (a resumable stream's stop, from any instance).
  */
 export type SseErrorCode =
   | 'INVALID_EVENT'
@@ -51,7 +56,10 @@ export type SseErrorCode =
   | 'READER_OVERFLOW'
   | 'GENERATION_GONE'
   | 'STREAM_CONFLICT'
-  | 'PRODUCER_FAILED';
+  | 'PRODUCER_FAILED'
+  | 'DRAINING'
+  | 'STREAM_LIMIT'
+  | 'STOPPED';
 
 const brand = Symbol.for('ssekit.SseError');
 

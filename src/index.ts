@@ -46,12 +46,45 @@ export {
   isSource,
   type Producer,
   runStream,
+  type FrameKind,
   type Source,
   type SseTransport,
+  type StreamProbe,
   type SseWriter,
   type StreamRun,
 } from './stream.js';
 export { type SseResponseOptions, toSseResponse, toSseStream } from './web.js';
+export {
+  type DrainableProducer,
+  type DrainOptions,
+  type DrainResult,
+  type DrainStatus,
+  drain,
+  drainStatus,
+  isDraining,
+  registerProducer,
+  registerStream,
+} from './drain.js';
+export {
+  admit,
+  createLimiter,
+  isRefusal,
+  type LimiterOptions,
+  type LimitReason,
+  type Refusal,
+  refusalHeaders,
+  type RefusalResponse,
+  type Release,
+  type StreamLimiter,
+} from './limits.js';
+export {
+  type EndReason,
+  endReason,
+  reportResume,
+  type ResumeOutcome,
+  type StreamLifecycle,
+  type StreamStats,
+} from './stats.js';
 export {
   type Endpoint,
   type JsonDocument,

@@ -21,6 +21,8 @@ import {
   type StreamRun,
   streamHeaders,
 } from './index.js';
+import { track, untrack } from './drain.js';
+import { admit, isRefusal, refusalHeaders } from './limits.js';
 
 /** A response ssekit can write to: HTTP/1.x or the HTTP/2 compatibility API. */
 export type NodeResponse = ServerResponse | Http2ServerResponse;
@@ -68,6 +70,12 @@ function http1Headers(contentType: string): Readonly<Record<string, string>> {
     sharedHeaders.set(contentType, headers);
   }
   return headers;
+}
+
+/** The server that accepted the response's connection: what `drain({ server })` matches. */
+function serverOf(res: NodeResponse): object | null {
+  const socket = (res as ServerResponse).socket as { server?: object | null } | null;
+  return socket?.server ?? null;
 }
 
 function isHttp1(res: NodeResponse): boolean {
@@ -127,9 +135,15 @@ export function streamToResponse<T>(
   config: StreamConfig<T>,
   { hold }: NodeStreamOptions = {},
 ): StreamRun {
-  const transport = new NodeTransport(res, config.format.contentType, hold !== undefined);
+  const transport = new NodeTransport(
+    res,
+    config.format.contentType,
+    hold !== undefined,
+    config.observe !== undefined,
+  );
   const run = runStream(transport, producer, config);
   transport.run = run;
+  track(run, serverOf(res));
   hold?.then(
     () => transport.unhold(),
     (reason: unknown) => transport.giveUp(reason),
@@ -164,14 +178,22 @@ class NodeTransport implements SseTransport {
   // write: the response then holds at most one more, and says `false` when full, so the engine
   // waits for `drain`. Read once, not two getters per frame (bench/RESULTS.md, issue 12).
   room = 0;
+  // Body bytes handed to the response, for stats: counted once per write, and only when the
+  // endpoint observes its streams.
+  readonly counting: boolean;
+  bytes = 0;
   readonly release: () => void;
   readonly onClose: () => void;
+  /** Only for an observed endpoint: an idle stream does not carry one more function. */
+  written?: () => number;
 
-  constructor(res: NodeResponse, contentType: string, held: boolean) {
+  constructor(res: NodeResponse, contentType: string, held: boolean, counting: boolean) {
     this.res = res;
     this.contentType = contentType;
     this.http1 = isHttp1(res);
     this.held = held;
+    this.counting = counting;
+    if (counting) this.written = () => this.bytes;
     // The two listeners the response needs: the only functions made per stream.
     this.release = () => {
       const resolve = this.wake;
@@ -182,6 +204,7 @@ class NodeTransport implements SseTransport {
       res.off('close', this.onClose);
       res.off('drain', this.release);
       this.release();
+      if (this.run !== undefined) untrack(this.run);
       if (!this.finishing) this.run?.abort();
     };
     // `on`, not `once`: a response closes once, and `once` would add a wrapper per stream.
@@ -191,6 +214,7 @@ class NodeTransport implements SseTransport {
   flush(): boolean {
     const chunk = this.pending;
     this.pending = '';
+    if (this.counting) this.bytes += Buffer.byteLength(chunk);
     return chunk === '' || (this.res as ServerResponse).write(chunk);
   }
 
@@ -241,6 +265,7 @@ class NodeTransport implements SseTransport {
     const rest = this.pending;
     this.pending = '';
     if (!res.writableEnded && !res.destroyed) {
+      if (this.counting) this.bytes += Buffer.byteLength(rest);
       if (rest === '') res.end();
       else res.end(rest);
     }
@@ -257,7 +282,10 @@ class NodeTransport implements SseTransport {
       this.pending += chunk;
       return false;
     }
-    if (!this.http1) return (this.res as Http2ServerResponse).write(chunk);
+    if (!this.http1) {
+      if (this.counting) this.bytes += Buffer.byteLength(chunk);
+      return (this.res as Http2ServerResponse).write(chunk);
+    }
     this.pending += chunk;
     if (this.pending.length < this.room) {
       if (!this.scheduled) {
@@ -353,8 +381,9 @@ export async function sendSse<T>(
  * with nothing written, if the producer failed first (or the client left first: an
  * {@link SseError} `CLIENT_GONE`), so the framework can answer with its error status. A stream
  * commits a turn of the event loop later (or when `options.hold` resolves), once the framework's
- * middleware has returned, so the headers that middleware sets after `next()` are on it. The one
- * place the Node adapters share.
+ * middleware has returned, so the headers that middleware sets after `next()` are on it. While a drain covers the server it
+ * answers `503`, and at the endpoint's `limiter`'s limit `429`, both with `Retry-After` and before
+ * any stream byte. The one place the Node adapters share.
  *
  * @example The heart of an adapter for another Node framework
  * ```ts
@@ -374,12 +403,40 @@ export async function startResponse<T, R>(
   request: R,
   res: NodeResponse,
   producer: Producer<T>,
-  { config, toggle }: Endpoint<T, R>,
+  { config, toggle, limiter }: Endpoint<T, R>,
   options: NodeStreamOptions = {},
 ): Promise<{
   /** Resolves when the response has ended, however it ended. Never rejects. */
   done: Promise<void>;
 }> {
+  // Refused before any stream byte: 503 while the server drains, 429 at a limit.
+  const admission = admit(request, limiter, serverOf(res));
+  if (isRefusal(admission)) {
+    const { body, headers } = refusalHeaders(admission);
+    (res as ServerResponse).writeHead(admission.status, headers).end(body);
+    return { done: Promise.resolve() };
+  }
+  if (admission !== undefined) {
+    try {
+      const answer = await respondTo(request, res, producer, config, toggle, options);
+      void answer.done.then(admission);
+      return answer;
+    } catch (error) {
+      admission();
+      throw error;
+    }
+  }
+  return respondTo(request, res, producer, config, toggle, options);
+}
+
+async function respondTo<T, R>(
+  request: R,
+  res: NodeResponse,
+  producer: Producer<T>,
+  config: StreamConfig<T>,
+  toggle: Endpoint<T, R>['toggle'],
+  options: NodeStreamOptions,
+): Promise<{ done: Promise<void> }> {
   if (toggle && !(await toggle.stream(request))) {
     const client = new AbortController();
     const onClose = (): void => client.abort(new SseError('CLIENT_GONE', 'the client went away'));

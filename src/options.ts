@@ -5,6 +5,9 @@
 import { isSseError, SseError } from './errors.js';
 import { type EventFields, formatRetry } from './format.js';
 import { type FormatOption, type FrameFormat, resolveFormat } from './frames.js';
+import { timeLimits } from './limits.js';
+import { combineObservers, type StreamLifecycle, statsObserver } from './stats.js';
+import type { SseTransport, StreamProbe, StreamRun } from './stream.js';
 
 /** A complete event: its data and optional fields. Create one with {@link sseEvent}. */
 export interface SseEvent extends EventFields {
@@ -172,6 +175,30 @@ export interface StreamOptions<T = unknown> {
    * @defaultValue none
    */
   onError?: ((error: unknown) => void) | undefined;
+  /**
+   * Hooks called for every stream with its `StreamStats`: at the start, at the first event
+   * (time to first token), and at the end (events, bytes, heartbeats, duration, end reason). One
+   * object or several (e.g. your own and `ssekit/otel`'s). An endpoint without hooks pays nothing.
+   * @defaultValue none
+   */
+  lifecycle?: StreamLifecycle | readonly StreamLifecycle[] | undefined;
+  /**
+   * The longest a stream may run, in milliseconds: then its producer's signal aborts (reason:
+   * `SseError` `STREAM_LIMIT`) and the client gets `event: ssekit.limit` with data
+   * `{"reason":"max_lifetime"}` before the stream ends. Formats without fields just end.
+   * `false`: no limit.
+   * @defaultValue `false`
+   */
+  maxLifetime?: number | false | undefined;
+  /**
+   * The longest a stream may go without an event or comment from its producer, in milliseconds
+   * (heartbeats do not count): then it ends as at `maxLifetime`, with data `{"reason":"max_idle"}`.
+   * The silence is checked eight times per `maxIdle` (no clock read per event), so the end may
+   * come up to a quarter of `maxIdle` late.
+   * `false`: no limit.
+   * @defaultValue `false`
+   */
+  maxIdle?: number | false | undefined;
 }
 
 /** An event given as a plain object, for the `done` and `errorEvent` options. */
@@ -202,6 +229,12 @@ export interface StreamConfig<T = unknown> {
   readonly errorEvent: ((error: unknown) => SseEventInit | undefined) | undefined;
   /** See {@link StreamOptions.onError}. */
   readonly onError: ((error: unknown) => void) | undefined;
+  /**
+   * Makes each stream's {@link StreamProbe} when it starts (from `lifecycle`, `maxLifetime` and
+   * `maxIdle`); `undefined` when nothing observes the endpoint's streams.
+   */
+  readonly observe:
+    ((run: StreamRun, transport: SseTransport) => StreamProbe | undefined) | undefined;
 }
 
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
@@ -301,6 +334,20 @@ export function resolveOptions<T = unknown>(options: StreamOptions<T> = {}): Str
   }
   if (onError !== undefined && typeof onError !== 'function')
     throw invalid('onError', 'a function', onError);
+  const observers: ((run: StreamRun, transport: SseTransport) => StreamProbe | undefined)[] = [];
+  const { lifecycle, maxLifetime = false, maxIdle = false } = options;
+  if (lifecycle !== undefined) {
+    const hooks: readonly StreamLifecycle[] = Array.isArray(lifecycle)
+      ? (lifecycle as readonly StreamLifecycle[])
+      : [lifecycle as StreamLifecycle];
+    for (const hook of hooks) {
+      if (typeof hook !== 'object' || hook === null)
+        throw invalid('lifecycle', 'an object of hooks or an array of them', hook);
+    }
+    if (hooks.length > 0) observers.push(statsObserver(hooks, onError));
+  }
+  const limits = timeLimits(delay('maxLifetime', maxLifetime), delay('maxIdle', maxIdle));
+  if (limits) observers.push(limits);
 
   return {
     format,
@@ -313,5 +360,19 @@ export function resolveOptions<T = unknown>(options: StreamOptions<T> = {}): Str
     queueLimit,
     errorEvent: errorEvent === false ? undefined : (errorEvent ?? genericError),
     onError,
+    observe: combineObservers(observers),
   };
+}
+
+/** A timer delay option: a positive integer of milliseconds, or `false` (0: off). */
+function delay(field: string, value: number | false): number {
+  if (value === false) return 0;
+  if (!(Number.isSafeInteger(value) && value > 0 && value <= MAX_TIMER_DELAY)) {
+    throw invalid(
+      field,
+      `a positive integer number of milliseconds up to ${MAX_TIMER_DELAY}, or false`,
+      value,
+    );
+  }
+  return value;
 }

@@ -11,6 +11,7 @@ import {
   isSseBatch,
   isSseEvent,
   resolveOptions,
+  type SseEventInit,
   type StreamConfig,
   type StreamOptions,
 } from './options.js';
@@ -41,6 +42,32 @@ export interface SseTransport {
    * @defaultValue never gone
    */
   gone?(): boolean;
+  /**
+   * The UTF-8 bytes of body handed to the connection so far, for stats: a transport that counts
+   * them as it writes saves the engine counting each frame. Optional.
+   */
+  written?(): number;
+}
+
+/**
+ * What a frame accepted for sending is, as a {@link StreamProbe} is told: a producer's `event`, a
+ * producer's `comment`, a `heartbeat`, the `opening` frames (`retry`, `open`), or an `end` frame
+ * (`done`, the error event, or the event of {@link StreamRun.end}).
+ */
+export type FrameKind = 'event' | 'comment' | 'heartbeat' | 'opening' | 'end';
+
+/**
+ * One stream's observer, made by {@link StreamConfig.observe} when the stream starts: told of every
+ * frame accepted for sending and of the end. What ssekit's stats, limits and OpenTelemetry are
+ * built on; a stream without one pays nothing for it.
+ */
+export interface StreamProbe {
+  /** A frame was accepted for sending (a frame queued when the client leaves is never delivered). */
+  frame(kind: FrameKind, frame: string): void;
+  /** The stream ended: `reason` is `undefined` when it finished normally, else the abort or error reason. */
+  end(reason: unknown): void;
+  /** A resumable stream's outcome was reported (see `reportResume`). */
+  resumed?(outcome: 'new' | 'continued' | 'reset'): void;
 }
 
 /**
@@ -100,6 +127,12 @@ export interface StreamRun {
   readonly done: Promise<void>;
   /** Stops the stream because the client went away: aborts the signal, cancels the source. */
   abort(reason?: unknown): void;
+  /**
+   * Ends the stream from outside (drain, limits, stop): aborts the producer's signal with `reason`,
+   * sends `event` (formats without fields send none) after what is already queued, then ends the
+   * response. A no-op once the stream is ending.
+   */
+  end(reason: unknown, event?: SseEventInit): void;
 }
 
 const RESOLVED = Promise.resolve();
@@ -151,6 +184,7 @@ export function runStream<T>(
   config: StreamConfig<T>,
 ): StreamRun {
   const stream = new Stream(transport, config);
+  if (config.observe !== undefined) stream.probe = config.observe(stream, transport);
   stream.start(producer);
   return stream;
 }
@@ -187,6 +221,7 @@ class Stream<T> implements StreamRun {
   donePromise: Promise<void> | undefined = undefined;
   resolveDonePromise: (() => void) | undefined = undefined;
   finished = false;
+  probe: StreamProbe | undefined = undefined;
 
   constructor(transport: SseTransport, config: StreamConfig<T>) {
     this.transport = transport;
@@ -230,7 +265,10 @@ class Stream<T> implements StreamRun {
       this.closing = true;
     } else {
       const { openingFrame, heartbeat } = this.config;
-      if (openingFrame !== undefined) void this.write(openingFrame);
+      if (openingFrame !== undefined) {
+        this.probe?.frame('opening', openingFrame);
+        void this.write(openingFrame);
+      }
       if (heartbeat !== 0) {
         this.lastFrameAt = this.clock();
         this.armHeartbeat(heartbeat);
@@ -284,13 +322,17 @@ class Stream<T> implements StreamRun {
 
   send(data: unknown, eventFields?: EventFields): Promise<void> {
     if (this.closing) return RESOLVED;
-    return this.write(this.config.format.event(data, this.named(eventFields)));
+    const frame = this.config.format.event(data, this.named(eventFields));
+    if (this.probe !== undefined) this.probe.frame('event', frame);
+    return this.write(frame);
   }
 
   comment(text: string): Promise<void> {
     if (this.closing) return RESOLVED;
     const frame = this.config.format.comment(text);
-    return frame === undefined ? RESOLVED : this.write(frame);
+    if (frame === undefined) return RESOLVED;
+    this.probe?.frame('comment', frame);
+    return this.write(frame);
   }
 
   /** The time for heartbeats: the transport's (cached per turn on Node), else `Date.now()`. */
@@ -374,7 +416,10 @@ class Stream<T> implements StreamRun {
     const { heartbeat } = this.config;
     const silence = this.clock() - this.lastFrameAt;
     if (silence < heartbeat) return this.armHeartbeat(heartbeat - silence);
-    if (this.writable) void this.write(this.config.heartbeatFrame as string);
+    if (this.writable) {
+      this.probe?.frame('heartbeat', this.config.heartbeatFrame as string);
+      void this.write(this.config.heartbeatFrame as string);
+    }
     this.armHeartbeat(heartbeat);
   }
 
@@ -394,19 +439,42 @@ class Stream<T> implements StreamRun {
       this.controller.abort(error);
       const init = safely(() => config.errorEvent?.(error));
       const frame = init && safely(() => config.format.event(init.data, init));
-      if (frame) void this.write(frame);
+      if (frame) this.writeEnd(frame);
     } else if (config.doneFrame !== undefined) {
-      void this.write(config.doneFrame);
+      this.writeEnd(config.doneFrame);
     }
     if (!this.committed) this.commit();
-    void this.endWhenFlushed();
+    void this.endWhenFlushed(error);
   }
 
-  async endWhenFlushed(): Promise<void> {
+  end(reason: unknown, event?: SseEventInit): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.stopTimers();
+    this.cancelSource();
+    this.controller.abort(reason);
+    const { format } = this.config;
+    // Formats without comments have no fields either (see resolveOptions): they end with no frame.
+    const frame =
+      event && format.comment('') !== undefined
+        ? safely(() => format.event(event.data, event))
+        : undefined;
+    if (frame) this.writeEnd(frame);
+    if (!this.committed) this.commit();
+    void this.endWhenFlushed(reason);
+  }
+
+  writeEnd(frame: string): void {
+    this.probe?.frame('end', frame);
+    void this.write(frame);
+  }
+
+  async endWhenFlushed(reason: unknown): Promise<void> {
     while (!this.ended && !this.writable) await this.drained;
     if (this.ended) return;
     this.ended = true;
     this.transport.close();
+    this.probe?.end(reason);
     this.resolveDone();
   }
 
@@ -418,6 +486,7 @@ class Stream<T> implements StreamRun {
       this.controller.abort(error);
       this.cancelSource();
       this.refuse(error);
+      this.probe?.end(error);
       this.resolveDone();
       return;
     }
@@ -436,6 +505,7 @@ class Stream<T> implements StreamRun {
     this.releaseDrained?.();
     this.transport.close();
     if (!this.committed) this.refuse(reason);
+    this.probe?.end(reason);
     this.resolveDone();
   }
 
@@ -453,20 +523,28 @@ class Stream<T> implements StreamRun {
     const frame = isSseEvent(value)
       ? format.event(value.data, this.named(value))
       : format.event(value, fields);
-    return this.closing ? RESOLVED : this.write(frame);
+    if (this.closing) return RESOLVED;
+    if (this.probe !== undefined) this.probe.frame('event', frame);
+    return this.write(frame);
   }
 
   /** Formats every event of a batch (all of them first: a refusal writes none), then one write. */
   emitBatch(events: readonly unknown[]): Promise<void> {
     const { format, fields } = this.config;
     let frames = '';
+    const framed: string[] | undefined = this.probe === undefined ? undefined : [];
     for (const event of events) {
       if (event === undefined) continue;
-      frames += isSseEvent(event)
+      const frame = isSseEvent(event)
         ? format.event(event.data, this.named(event))
         : format.event(event, fields);
+      frames += frame;
+      framed?.push(frame);
     }
-    return this.closing || frames === '' ? RESOLVED : this.write(frames);
+    if (this.closing || frames === '') return RESOLVED;
+    // The probe counts events: each frame of the batch is told, as if written one by one.
+    if (framed !== undefined) for (const frame of framed) this.probe?.frame('event', frame);
+    return this.write(frames);
   }
 
   /** Emits what a byte source left in the decoder: an incomplete character becomes U+FFFD. */
@@ -567,6 +645,11 @@ class Writer implements SseWriter {
   #close: SseWriter['close'] | undefined = undefined;
   #fail: SseWriter['fail'] | undefined = undefined;
 
+  /** The probe of the stream behind a writer (for `reportResume`). */
+  static probeOf(writer: Writer): StreamProbe | undefined {
+    return writer.#stream.probe;
+  }
+
   constructor(stream: Stream<never>) {
     this.#stream = stream;
   }
@@ -598,6 +681,16 @@ class Writer implements SseWriter {
   get closed(): boolean {
     return this.#stream.closing;
   }
+}
+
+/**
+ * The {@link StreamProbe} of the stream behind a writer or a run, if its endpoint observes streams.
+ * @internal
+ */
+export function probeOf(target: SseWriter | StreamRun): StreamProbe | undefined {
+  if (target instanceof Stream) return target.probe;
+  if (target instanceof Writer) return Writer.probeOf(target);
+  return undefined;
 }
 
 /** Stops a source that will not be read: cancels a stream, destroys a Readable, returns an iterator. */

@@ -5,6 +5,7 @@
  * @module
  */
 import { isSseError, SseError } from './errors.js';
+import type { StreamLimiter } from './limits.js';
 import { resolveOptions, type StreamConfig, type StreamOptions } from './options.js';
 import { collectText, type Producer } from './stream.js';
 
@@ -45,6 +46,14 @@ export interface SseOptions<T = unknown, R = unknown> extends StreamOptions<T> {
    * @defaultValue `false`
    */
   json?: boolean | JsonToggleOptions<R> | undefined;
+  /**
+   * Caps concurrent streams, overall and per key (made by `createLimiter()`; one limiter may
+   * serve many endpoints). Checked before the stream commits: a refused request gets `429` with
+   * `Retry-After`. While a drain covers the server, every request gets `503` with `Retry-After`,
+   * limiter or not.
+   * @defaultValue none
+   */
+  limiter?: StreamLimiter<R> | undefined;
 }
 
 /**
@@ -82,6 +91,8 @@ export interface Endpoint<T = unknown, R = unknown> {
   readonly config: StreamConfig<T>;
   /** The stream toggle, or `undefined` when the endpoint always streams. */
   readonly toggle: StreamToggle<R> | undefined;
+  /** See {@link SseOptions.limiter}. */
+  readonly limiter: StreamLimiter<R> | undefined;
 }
 
 const TRUE: readonly unknown[] = [true, 1, 'true', 'True', '1'];
@@ -162,9 +173,14 @@ export function resolveEndpoint<T, R>(
   options: SseOptions<T, R>,
   defaultRule: (request: R) => boolean | Promise<boolean>,
 ): Endpoint<T, R> {
-  const { json, ...streamOptions } = options;
+  const { json, limiter, ...streamOptions } = options;
   const config = resolveOptions(streamOptions);
-  if (json === undefined || json === false) return { config, toggle: undefined };
+  if (limiter !== undefined && typeof (limiter as { acquire?: unknown }).acquire !== 'function') {
+    throw new SseError('INVALID_OPTION', '`limiter` must be made by createLimiter()', {
+      field: 'limiter',
+    });
+  }
+  if (json === undefined || json === false) return { config, toggle: undefined, limiter };
   if (json !== true && (typeof json !== 'object' || json === null)) {
     throw new SseError('INVALID_OPTION', `\`json\` must be a boolean or an object`, {
       field: 'json',
@@ -194,6 +210,7 @@ export function resolveEndpoint<T, R>(
   }
   return {
     config,
+    limiter,
     toggle: {
       stream,
       async collect(producer, request, { map, fields, onError }, signal) {

@@ -3,8 +3,10 @@
  * Next.js route handlers.
  * @module
  */
+import { drainRetryAfter, track, untrack } from './drain.js';
 import { SseError } from './errors.js';
 import { streamHeaders } from './headers.js';
+import { refusalHeaders } from './limits.js';
 import { resolveOptions, type StreamConfig, type StreamOptions } from './options.js';
 import { type Producer, runStream, type StreamRun } from './stream.js';
 
@@ -20,6 +22,7 @@ function startWebStream<T>(
   let run: StreamRun | undefined;
   let wake: (() => void) | undefined;
   let open = true; // false once the stream is closed, errored or cancelled
+  let written = 0; // body bytes enqueued, for stats
   const stream = new ReadableStream<Uint8Array>(
     {
       start(controller) {
@@ -28,13 +31,17 @@ function startWebStream<T>(
             commit() {},
             write(chunk) {
               if (!open) return true;
-              controller.enqueue(encoder.encode(chunk));
+              const bytes = encoder.encode(chunk);
+              written += bytes.byteLength;
+              controller.enqueue(bytes);
               return (controller.desiredSize ?? 0) > 0;
             },
             waitForDrain: () => new Promise<void>((resolve) => (wake = resolve)),
+            written: () => written,
             close() {
               if (!open) return;
               open = false;
+              if (run) untrack(run);
               wake?.();
               controller.close();
             },
@@ -44,7 +51,10 @@ function startWebStream<T>(
           producer,
           config,
         );
+        // A web stream knows no server: only a process-wide drain() covers it.
+        if (open) track(run, null);
         run.ready.catch((error: unknown) => {
+          untrack(run as StreamRun);
           if (open) {
             open = false;
             controller.error(error);
@@ -60,6 +70,7 @@ function startWebStream<T>(
         // The stream is already closed: the engine's transport.close() must not close it again
         // (that throws ERR_INVALID_STATE and would leave the abort half done).
         open = false;
+        if (run) untrack(run);
         run?.abort(
           new SseError('CLIENT_GONE', 'the consumer cancelled the stream', { cause: reason }),
         );
@@ -112,7 +123,8 @@ export interface SseResponseOptions<T = unknown> extends StreamOptions<T> {
  * Streams a producer as a `Response` with the right headers. Resolves once the producer has
  * started (its handler returned a source, or it wrote its first frame), and rejects with the
  * producer's error if it failed before that, so the framework's error handler answers with its
- * normal status instead of a broken 200.
+ * normal status instead of a broken 200. While the process drains (see `drain()`) it resolves
+ * to a `503` with `Retry-After` and starts nothing.
  *
  * @example A Bun or Deno server
  * ```ts
@@ -133,6 +145,11 @@ export async function toSseResponse<T>(
 ): Promise<Response> {
   const { headers, signal, ...streamOptions } = options;
   const config = resolveOptions(streamOptions);
+  const draining = drainRetryAfter(null);
+  if (draining !== undefined) {
+    const refusal = refusalHeaders({ status: 503, retryAfter: draining });
+    return new Response(refusal.body, { status: 503, headers: refusal.headers });
+  }
   const { stream, run } = startWebStream(producer, config, signal);
   if (signal && !signal.aborted) {
     const stop = (): void => run.abort(new SseError('CLIENT_GONE', 'the request was aborted'));
