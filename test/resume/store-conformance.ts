@@ -418,11 +418,13 @@ export function describeStoreConformance(name: string, makeStore: StoreFactory):
       });
 
       it('a producer that renews keeps its generation live past leaseMs', async () => {
-        const { store } = await open({ leaseMs: 150 });
+        // Renewed every 50 ms, 8× inside the lease, for twice the lease: a loaded machine's
+        // pauses must not pass for a lapsed lease.
+        const { store } = await open({ leaseMs: 400 });
         const sid = id();
         await store.create(sid, { gen: 'g1', ifRunning: 'conflict' });
         const reading = collect(store.read(sid, 'g1', 0), { deadline: 4000 });
-        for (let i = 0; i < 8; i++) {
+        for (let i = 0; i < 16; i++) {
           await sleep(50);
           const renewed = await store.renew(sid, 'g1');
           expect(renewed.stop).toBe(false);
