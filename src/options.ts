@@ -248,6 +248,7 @@ const PUBLIC_CODES: Partial<Record<string, { code: string; error: string }>> = {
   PRODUCER_LOST: { code: 'producer_lost', error: 'The producer of this stream was lost' },
   STORE_UNAVAILABLE: { code: 'store_unavailable', error: 'The stream store is unavailable' },
   PRODUCER_FAILED: { code: 'internal_error', error: 'Internal Server Error' },
+  DRAINING: { code: 'drained', error: 'The server shut down before the answer was complete' },
 };
 // A resumable reader that was cut (it fell behind, or its generation went away) ends without an
 // error event: the client reconnects with its last id and is answered from the log.

@@ -6,6 +6,7 @@
  * its adapter (`sendSse`, `toSseResponse`) with the endpoint's own format and options.
  * @module
  */
+import { drainRetryAfter, registerProducer } from '../drain.js';
 import { isSseError, SseError } from '../errors.js';
 import { formatFields, serializeData } from '../format.js';
 import { type FormatOption, type FrameFormat, resolveFormat } from '../frames.js';
@@ -134,11 +135,11 @@ export interface ResumeOptions {
 /**
  * What to answer: a status, the `SSEKit-*` headers, and on `200` the events to pipe through the
  * endpoint's adapter. `204`: nothing to resume; `403`: `authorize` refused; `409`: the stream id
- * runs and the policy is `conflict`.
+ * runs and the policy is `conflict`; `503` (with `Retry-After`): a start while the process drains.
  */
 export interface ResumeReply {
   /** The HTTP status to answer with. */
-  readonly status: 200 | 204 | 403 | 409;
+  readonly status: 200 | 204 | 403 | 409 | 503;
   /** `SSEKit-Resume`, `SSEKit-Cursor` and `SSEKit-Resume-URL` (on `200`); set them on the response. */
   readonly headers: Readonly<Record<string, string>>;
   /**
@@ -447,6 +448,17 @@ class ResumableImpl implements Resumable {
     if (map !== undefined && typeof map !== 'function') {
       throw new SseError('INVALID_OPTION', '`map` must be a function', { field: 'map' });
     }
+    // A process that drains starts no generation (a resume, on any instance, still works).
+    const retryAfter = drainRetryAfter(null);
+    if (retryAfter !== undefined) {
+      if (isSource(producer)) discard(producer, this.onError);
+      return {
+        status: 503,
+        headers: { 'retry-after': String(retryAfter) },
+        source: undefined,
+        gen: undefined,
+      };
+    }
     const created = await this.store.create(streamId, { gen: newGeneration(), ifRunning, tags });
     const { meta } = created;
     // A source made before the start (an SDK stream already requested) is not needed when the
@@ -647,6 +659,9 @@ class ReplySource implements AsyncIterableIterator<SseEvent | SseBatch> {
         `the generation's producer was lost (${end.reason ?? 'no reason'})`,
       );
     }
+    if (end.reason === 'drained') {
+      throw new SseError('DRAINING', 'the generation was cut short by a drain (a deploy)');
+    }
     if (end.reason === 'store_unavailable') {
       throw new SseError('STORE_UNAVAILABLE', 'the generation ended because its store failed');
     }
@@ -749,6 +764,7 @@ class Generation {
   readonly local = new Set<ReaderQueue>();
   remoteReaders = 0;
   stopReason: StopReason | undefined = undefined;
+  draining = false;
   failure: { error: unknown; reason: string } | undefined = undefined;
   finished = false;
   leaseTimer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -891,6 +907,24 @@ class Generation {
     engine.ready.catch((error: unknown) => this.fail(error, 'internal_error'));
     void engine.done.then(() => this.complete());
     this.armLease();
+    // A drain (issue 12) lets the generation go on appending to the log, readers or not, until
+    // it finishes or the drain's deadline; then it is aborted and ends with `drained`.
+    const unregister = registerProducer({
+      onDrain: () => {
+        this.draining = true;
+        this.cancelDetach();
+      },
+      abort: (reason) => this.drained(reason),
+      done: this.ended,
+    });
+    void this.ended.then(unregister);
+  }
+
+  /** The drain's deadline came first: the producer is aborted, the log ends `error`/`drained`. */
+  drained(reason: SseError): void {
+    if (this.finished || this.stopReason !== undefined || this.failure !== undefined) return;
+    this.failure = { error: reason, reason: 'drained' };
+    this.engine?.abort(reason);
   }
 
   fail(error: unknown, reason: string): void {
@@ -1066,7 +1100,7 @@ class Generation {
    * reader, it is aborted.
    */
   checkReaders(): void {
-    if (this.finished || this.stopReason !== undefined) return;
+    if (this.finished || this.stopReason !== undefined || this.draining) return;
     if (this.local.size > 0 || this.remoteReaders > 0) return this.cancelDetach();
     const { continueForMs } = this.owner.config;
     if (this.detachDue || continueForMs === 0) return this.stop('detached');
