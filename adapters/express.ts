@@ -77,11 +77,12 @@ export function sse<T>(
  *
  * @example Streaming an SDK's stream
  * ```ts
+ * import { openAIText } from 'ssekit';
  * import { sendSse } from 'ssekit/express';
  *
  * app.get('/complete', async (req, res, next) => {
  *   const stream = await openai.chat.completions.create({ model, messages, stream: true });
- *   await sendSse(res, stream, { map: (chunk) => chunk.choices[0]?.delta?.content }).catch(next);
+ *   await sendSse(res, stream, { map: openAIText }).catch(next);
  * });
  * ```
  */

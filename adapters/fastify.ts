@@ -150,11 +150,12 @@ export function sse<
  *
  * @example Streaming an SDK's stream
  * ```ts
+ * import { openAIText } from 'ssekit';
  * import { sendSse } from 'ssekit/fastify';
  *
  * app.get('/complete', async (request, reply) => {
  *   const stream = await openai.chat.completions.create({ model, messages, stream: true });
- *   await sendSse(reply, stream, { map: (chunk) => chunk.choices[0]?.delta?.content });
+ *   await sendSse(reply, stream, { map: openAIText });
  * });
  * ```
  */

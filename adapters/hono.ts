@@ -277,11 +277,12 @@ export function sse<T>(
  *
  * @example Streaming an SDK's stream
  * ```ts
+ * import { openAIText } from 'ssekit';
  * import { sendSse } from 'ssekit/hono';
  *
  * app.get('/complete', async (c) => {
  *   const stream = await openai.chat.completions.create({ model, messages, stream: true });
- *   return sendSse(c, stream, { map: (chunk) => chunk.choices[0]?.delta?.content });
+ *   return sendSse(c, stream, { map: openAIText });
  * });
  * ```
  */

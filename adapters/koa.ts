@@ -112,11 +112,12 @@ export function sse<T>(
  *
  * @example Streaming an SDK's stream with @koa/router
  * ```ts
+ * import { openAIText } from 'ssekit';
  * import { sendSse } from 'ssekit/koa';
  *
  * router.get('/complete', async (ctx) => {
  *   const stream = await openai.chat.completions.create({ model, messages, stream: true });
- *   await sendSse(ctx, stream, { map: (chunk) => chunk.choices[0]?.delta?.content });
+ *   await sendSse(ctx, stream, { map: openAIText });
  * });
  * ```
  */

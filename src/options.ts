@@ -114,7 +114,7 @@ export interface StreamOptions<T = unknown> {
   format?: FormatOption;
   /**
    * Turns each chunk of the source into what is sent: data, an {@link sseEvent}, or `undefined`
-   * to send nothing for this chunk (e.g. `(chunk) => chunk.choices[0]?.delta?.content`).
+   * to send nothing for this chunk (e.g. `openAIText`, which skips chunks without text).
    * Not applied to what the push writer's `send` receives.
    * @defaultValue the chunk itself
    */
