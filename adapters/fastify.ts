@@ -78,6 +78,7 @@ async function respond<T, R>(
   reply: AnyReply,
   producer: Producer<T>,
   endpoint: Endpoint<T, R>,
+  untilEnd: boolean,
 ): Promise<void> {
   const res = reply.raw;
   // Fastify holds what `reply.header()` set (hooks, @fastify/cors) until it sends, which it
@@ -101,14 +102,18 @@ async function respond<T, R>(
   // Fastify must not send too (no reply.send() when the handler resolves, no onSend hooks), and
   // its handlerTimeout no longer applies: the stream lasts until it ends or the client leaves.
   reply.hijack();
-  await started.done;
+  // A hijacked reply's hooks (onResponse) follow the response, not the handler: the route
+  // handler need not hold a suspended function for as long as the stream lives
+  // (bench/RESULTS.md, idle memory); `sendSse` is documented to resolve at the end.
+  if (untilEnd) await started.done;
 }
 
 /**
  * Makes a Fastify route handler that streams what `handler` produces. Options are resolved once,
  * here. A handler that fails before its first frame is thrown to Fastify's error handler
  * (`setErrorHandler`, and `onError` hooks); later failures end the stream with the endpoint's
- * error event. The route handler resolves when the stream has ended.
+ * error event. The route handler resolves once the stream has started (Fastify's `onResponse`
+ * hooks still run when it ends).
  *
  * @example A chat endpoint with the stream toggle
  * ```ts
@@ -139,7 +144,7 @@ export function sse<
 ): (request: RouteRequest<G, S>, reply: RouteReply<G, S>) => Promise<void> {
   const endpoint = resolveEndpoint<T, RouteRequest<G, S>>(options, byBodyOrQuery);
   return function sseHandler(request, reply) {
-    return respond(request, reply, (writer) => handler(writer, request, reply), endpoint);
+    return respond(request, reply, (writer) => handler(writer, request, reply), endpoint, false);
   };
 }
 
@@ -169,5 +174,5 @@ export function sendSse<
   options: SseOptions<T, RouteRequest<G, S>> = {},
 ): Promise<void> {
   const endpoint = resolveEndpoint<T, RouteRequest<G, S>>(options, byBodyOrQuery);
-  return respond(reply.request, reply, producer, endpoint);
+  return respond(reply.request, reply, producer, endpoint, true);
 }
