@@ -13,6 +13,12 @@
  * - `UPSTREAM_ERROR`: an upstream stream being read or relayed failed: an error status, a body
  *   that is not `text/event-stream`, data that is not the JSON it should be, or an error event
  *   from the provider.
+ * - `HTTP_ERROR` (`ssekit/client`): the server answered with a status other than 2xx.
+ * - `BAD_CONTENT_TYPE` (`ssekit/client`): the response is not of the expected `Content-Type`.
+ * - `SERVER_ERROR` (`ssekit/client`): the server ended the stream with an `event: error` frame.
+ * - `STREAM_CUT` (`ssekit/client`): the stream ended before its terminal frame and could not be
+ *   resumed (not resumable, or the last attempt failed).
+ * - `EVENT_TOO_LARGE` (`ssekit/client`): one event (or NDJSON line) exceeded `maxEventSize`.
  */
 export type SseErrorCode =
   | 'INVALID_EVENT'
@@ -23,7 +29,12 @@ export type SseErrorCode =
   | 'INVALID_OPTION'
   | 'QUEUE_OVERFLOW'
   | 'CLIENT_GONE'
-  | 'UPSTREAM_ERROR';
+  | 'UPSTREAM_ERROR'
+  | 'HTTP_ERROR'
+  | 'BAD_CONTENT_TYPE'
+  | 'SERVER_ERROR'
+  | 'STREAM_CUT'
+  | 'EVENT_TOO_LARGE';
 
 const brand = Symbol.for('ssekit.SseError');
 
