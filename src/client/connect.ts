@@ -162,7 +162,8 @@ export interface ClientOptions<M extends EventMap = DefaultEvents> {
   /**
    * Whether a message is the terminal frame, which ends the iteration (it is not yielded).
    * `false`: no terminal frame, every end of the body is a cut.
-   * @defaultValue `data: [DONE]` or `event: done` (ssekit's `done` option, as OpenAI and the AI SDK send it)
+   * @defaultValue `data: [DONE]` or `event: done` (ssekit's `done` option, as OpenAI and the AI
+   * SDK send it); for NDJSON, the line `"[DONE]"`
    */
   done?: ((message: WireMessage) => boolean) | false | undefined;
   /**
@@ -178,7 +179,10 @@ export interface ClientOptions<M extends EventMap = DefaultEvents> {
    * reload, with a `GET` to the resume route). @defaultValue none
    */
   lastEventId?: string | undefined;
-  /** The largest event (or NDJSON line), in UTF-16 code units; larger throws `EVENT_TOO_LARGE`. @defaultValue `1048576` */
+  /**
+   * The most text held for an event (or NDJSON line) that has not ended yet, in UTF-16 code
+   * units; more throws `EVENT_TOO_LARGE` and cancels the request. @defaultValue `1048576`
+   */
   maxEventSize?: number | undefined;
   /** Called with each response that will be read: the first and every reconnect. */
   onOpen?: ((response: Response) => void) | undefined;
@@ -218,6 +222,8 @@ const CLOSED = Symbol('closed');
 const parseJson = (data: string): unknown => JSON.parse(data) as unknown;
 const defaultDone = (message: WireMessage): boolean =>
   message.data === '[DONE]' || message.event === 'done';
+// ssekit's NDJSON format sends `done: { data: '[DONE]' }` as the JSON string `"[DONE]"`.
+const ndjsonDone = (message: WireMessage): boolean => message.data === '"[DONE]"';
 
 function invalid(field: string, expected: string, received: unknown): SseClientError {
   return new SseClientError(
@@ -307,7 +313,7 @@ function resolve(url: string | URL, options: ClientOptions<EventMap>): Resolved 
     fetch: fetchImpl,
     format,
     parse: parseData,
-    done: done === false ? undefined : (done ?? defaultDone),
+    done: done === false ? undefined : (done ?? (format === 'ndjson' ? ndjsonDone : defaultDone)),
     errorEvent: errorEvent === false ? undefined : errorEvent,
     resume:
       resume === false

@@ -43,6 +43,8 @@ export class ChatLog {
   tokens = 12;
   /** Milliseconds between two tokens of the chat's producer. */
   pace = 2;
+  /** The chat's frame format. */
+  format: 'sse' | 'ndjson' = 'sse';
   /** A `retry:` hint sent first on every chat response. */
   retry: number | undefined = undefined;
   /** Replays start this many events before the cursor (a sloppy server), to exercise dedupe. */
@@ -113,7 +115,10 @@ export class ChatLog {
     reset?: string,
   ): Promise<void> {
     const cut = this.cuts.shift();
-    if (reset !== undefined) await writer.send({ reason: reset }, { event: 'ssekit.reset' });
+    // NDJSON has no event names: there the `SSEKit-Resume: reset` header is the only signal.
+    if (reset !== undefined && this.format === 'sse') {
+      await writer.send({ reason: reset }, { event: 'ssekit.reset' });
+    }
     let sent = 0;
     for (let seq = after + 1; ; seq++) {
       while (seq > chat.events.length && !chat.finished) await chat.next;
@@ -175,7 +180,8 @@ export class ChatLog {
   /** The options of the chat responses. */
   get options(): SseOptions<unknown, unknown> {
     return {
-      done: { event: 'done', data: '' },
+      format: this.format,
+      done: this.format === 'sse' ? { event: 'done', data: '' } : { data: '[DONE]' },
       heartbeat: false,
       ...(this.retry === undefined ? {} : { retry: this.retry }),
     };

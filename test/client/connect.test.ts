@@ -320,3 +320,91 @@ describe.each(frameworks)('ssekit/client on %s', (framework) => {
     });
   });
 });
+
+describe('ssekit/client with NDJSON', () => {
+  it('counts lines from SSEKit-Cursor, resumes with the count, and skips replayed lines', async () => {
+    const log = new ChatLog();
+    log.format = 'ndjson';
+    log.overlap = 2;
+    log.cuts.push(5);
+    server = await startChatServer('express', log);
+    const stream = connect(`${server.url}/chat/n`, {
+      format: 'ndjson',
+      json: { prompt: 'lines' },
+      resume: fast,
+    });
+    const events = await collect(stream);
+    expect(data(events)).toEqual(tokensFor('lines', log.tokens));
+    const gen = log.chats.get('n')?.gen;
+    expect(log.resumes.map((r) => r.lastEventId)).toEqual([`${gen}.5`]);
+    expect(stream.outcome).toBe('done');
+  });
+
+  it('yields a reset when the header says so, then the replay', async () => {
+    const log = new ChatLog();
+    log.format = 'ndjson';
+    server = await startChatServer('koa', log);
+    await collect(connect(`${server.url}/chat/m`, { format: 'ndjson', json: { prompt: 'x' } }));
+    const events = await collect(
+      connect(`${server.url}/chat/m/stream`, { format: 'ndjson', lastEventId: 'other.2' }),
+    );
+    expect(events[0]?.event).toBe('ssekit.reset');
+    expect(data(events.slice(1))).toEqual(tokensFor('x', log.tokens));
+  });
+});
+
+describe('connect() options', () => {
+  it.each([
+    ['format', { format: 'xml' }],
+    ['parse', { parse: 'yaml' }],
+    ['resume', { resume: 3 }],
+    ['resume.attempts', { resume: { attempts: -1 } }],
+    ['resume.delay', { resume: { delay: 1.5 } }],
+    ['maxEventSize', { maxEventSize: 0 }],
+    ['onReconnect', { onReconnect: 'yes' }],
+    ['body', { body: 'a', json: {} }],
+    ['done', { done: 'DONE' }],
+  ])('refuses a bad `%s` before any request, naming it', (field, options) => {
+    let fetched = false;
+    const fetch = (() => {
+      fetched = true;
+      return Promise.reject(new Error('not reached'));
+    }) as typeof globalThis.fetch;
+    expect(() => connect('http://127.0.0.1:9/', { ...options, fetch } as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTION', field }),
+    );
+    expect(fetched).toBe(false);
+  });
+
+  it('can be iterated only once', async () => {
+    const body = 'data: a\n\ndata: [DONE]\n\n';
+    const fetch = (() =>
+      Promise.resolve(
+        new Response(body, { headers: { 'content-type': 'text/event-stream' } }),
+      )) as typeof globalThis.fetch;
+    const stream = connect('http://127.0.0.1:9/', { fetch });
+    expect(data(await collect(stream))).toEqual(['a']);
+    expect(() => stream[Symbol.asyncIterator]()).toThrow(TypeError);
+  });
+
+  it('throws EVENT_TOO_LARGE when an unfinished event buffers more than maxEventSize', async () => {
+    const encoder = new TextEncoder();
+    const chunks = ['data: ' + 'x'.repeat(40) + '\n', 'data: ' + 'y'.repeat(40) + '\n', '\n'];
+    const fetch = (() =>
+      Promise.resolve(
+        new Response(
+          new ReadableStream({
+            pull(controller) {
+              const chunk = chunks.shift();
+              if (chunk === undefined) controller.close();
+              else controller.enqueue(encoder.encode(chunk));
+            },
+          }),
+          { headers: { 'content-type': 'text/event-stream' } },
+        ),
+      )) as typeof globalThis.fetch;
+    await expect(
+      collect(connect('http://127.0.0.1:9/', { fetch, maxEventSize: 50 })),
+    ).rejects.toMatchObject({ code: 'EVENT_TOO_LARGE', field: 'maxEventSize' });
+  });
+});
