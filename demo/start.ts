@@ -80,8 +80,10 @@ export async function startAll(env: NodeJS.ProcessEnv = process.env): Promise<Ru
     `  curl -N --compressed -H 'content-type: application/json' -d '{"prompt":"Hello","stream":false}' ${url}/api/ask`,
     `  curl -N --compressed '${url}/api/agent?prompt=Hello'`,
     `  curl -N --compressed '${url}/api/relay?prompt=Hello'`,
+    `  curl -N --compressed -H 'content-type: application/json' -d '{"id":"c1","messages":[{"id":"m1","role":"user","parts":[{"type":"text","text":"Hello"}]}]}' ${url}/api/ui-chat`,
     `  node --import tsx examples/axios-client.ts ${url} 'Hello'`,
     '',
+    `AI SDK: point useChat at ${url}/api/ui-chat (new DefaultChatTransport({ api })).`,
     'Postman: import docs/postman/ssekit-demo.postman_collection.json and set baseUrl.',
   ].join('\n');
   return {

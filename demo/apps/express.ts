@@ -4,6 +4,7 @@
  */
 import { createServer } from 'node:http';
 import express, { type Request } from 'express';
+import { uiMessageStreamHeaders } from 'ssekit';
 import { sse } from 'ssekit/express';
 import {
   agent,
@@ -15,6 +16,9 @@ import {
   rawOptions,
   relay,
   relayOptions,
+  uiChat,
+  uiChatOptions,
+  uiPromptOf,
 } from '../endpoints.js';
 import type { Llm } from '../llm.js';
 import { type DemoServer, listen, page } from '../serve.js';
@@ -56,6 +60,15 @@ export function createExpressApp(llm: Llm): express.Express {
     app.get(path, handler);
     app.post(path, handler);
   }
+  // The AI SDK's chat endpoint (`useChat`): its protocol header, then the UI message stream.
+  app.post(
+    '/api/ui-chat',
+    (_req, res, next) => {
+      res.set(uiMessageStreamHeaders);
+      next();
+    },
+    sse((writer, req) => uiChat(llm, uiPromptOf(req.body), writer.signal), uiChatOptions),
+  );
   return app;
 }
 

@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
+import { uiMessageStreamHeaders } from 'ssekit';
 import { sse } from 'ssekit/hono';
 import {
   agent,
@@ -16,6 +17,9 @@ import {
   rawOptions,
   relay,
   relayOptions,
+  uiChat,
+  uiChatOptions,
+  uiPromptOf,
 } from '../endpoints.js';
 import type { Llm } from '../llm.js';
 import { type DemoServer, listen, page } from '../serve.js';
@@ -65,6 +69,18 @@ export function createHonoApp(llm: Llm): Hono {
     app.get(path, handler);
     app.post(path, handler);
   }
+  // The AI SDK's chat endpoint (`useChat`): its protocol header, then the UI message stream.
+  app.post(
+    '/api/ui-chat',
+    async (c, next) => {
+      for (const [name, value] of Object.entries(uiMessageStreamHeaders)) c.header(name, value);
+      await next();
+    },
+    sse(
+      async (writer, c) => uiChat(llm, uiPromptOf(await c.req.json()), writer.signal),
+      uiChatOptions,
+    ),
+  );
   return app;
 }
 

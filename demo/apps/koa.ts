@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
+import { uiMessageStreamHeaders } from 'ssekit';
 import { sse } from 'ssekit/koa';
 import {
   agent,
@@ -17,6 +18,9 @@ import {
   rawOptions,
   relay,
   relayOptions,
+  uiChat,
+  uiChatOptions,
+  uiPromptOf,
 } from '../endpoints.js';
 import type { Llm } from '../llm.js';
 import { type DemoServer, listen, page } from '../serve.js';
@@ -64,6 +68,15 @@ export function createKoaApp(llm: Llm): Koa {
     router.get(path, handler);
     router.post(path, handler);
   }
+  // The AI SDK's chat endpoint (`useChat`): its protocol header, then the UI message stream.
+  router.post(
+    '/api/ui-chat',
+    async (ctx, next) => {
+      ctx.set(uiMessageStreamHeaders);
+      await next();
+    },
+    sse((writer, ctx) => uiChat(llm, uiPromptOf(ctx.request.body), writer.signal), uiChatOptions),
+  );
   app.use(bodyParser());
   app.use(router.routes());
   app.use(router.allowedMethods());

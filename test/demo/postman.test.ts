@@ -86,7 +86,10 @@ describe('the Postman collection', () => {
       if (method === 'POST') {
         expect(item.request.headers.get('Content-Type'), item.name).toBe('application/json');
         expect(body?.mode, item.name).toBe('raw');
-        expect(JSON.parse(body?.raw ?? ''), item.name).toHaveProperty('prompt');
+        const json = JSON.parse(body?.raw ?? '') as object;
+        // The AI SDK's chat endpoint takes the conversation (`messages`) instead of a prompt.
+        if (url.getPath() === '/api/ui-chat') expect(json, item.name).toHaveProperty('messages');
+        else expect(json, item.name).toHaveProperty('prompt');
       } else {
         expect(url.query.get('prompt'), item.name).toBeTruthy();
       }
