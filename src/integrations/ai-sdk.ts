@@ -91,7 +91,7 @@ export interface UIMessageStreamOptions {
  *
  * @throws {@link SseError} `INVALID_OPTION` for an option of the wrong type.
  *
- * @example A `useChat` endpoint on Express
+ * @example A useChat endpoint on Express
  * ```ts
  * import express from 'express';
  * import { openAIUIMessages, uiMessageStream, uiMessageStreamHeaders } from 'ssekit';
@@ -608,7 +608,7 @@ async function* convert<T>(
  * message: `start`, text, reasoning and tool-input parts, `finish`. Return it from an endpoint
  * with {@link uiMessageStream}'s options.
  *
- * @example Chat completions to `useChat`
+ * @example Chat completions to useChat
  * ```ts
  * import OpenAI from 'openai';
  * import { openAIUIMessages, uiMessageStream } from 'ssekit';
@@ -635,7 +635,7 @@ export function openAIUIMessages(
  * Turns an Anthropic Messages stream into a whole UI message: text, thinking (as reasoning) and
  * tool-use parts between `start` and `finish`.
  *
- * @example Claude to `useChat`
+ * @example Claude to useChat
  * ```ts
  * import Anthropic from '@anthropic-ai/sdk';
  * import { anthropicUIMessages, uiMessageStream } from 'ssekit';
@@ -662,7 +662,7 @@ export function anthropicUIMessages(
  * Turns a LangChain chat model's stream (`model.stream(messages, { signal })`) into a whole UI
  * message: text, reasoning and tool-call parts between `start` and `finish`.
  *
- * @example A LangChain model to `useChat`
+ * @example A LangChain model to useChat
  * ```ts
  * import { ChatOpenAI } from '@langchain/openai';
  * import { langChainUIMessages, uiMessageStream } from 'ssekit';
