@@ -35,25 +35,106 @@ export type UIFinishReason =
  * ```
  */
 export type UIMessageChunk =
-  | { type: 'start'; messageId?: string; messageMetadata?: unknown }
-  | { type: 'start-step' }
-  | { type: 'finish-step' }
-  | { type: 'text-start' | 'text-end' | 'reasoning-start' | 'reasoning-end'; id: string }
-  | { type: 'text-delta' | 'reasoning-delta'; id: string; delta: string }
-  | { type: 'tool-input-start'; toolCallId: string; toolName: string; dynamic?: boolean }
-  | { type: 'tool-input-delta'; toolCallId: string; inputTextDelta: string }
   | {
-      type: 'tool-input-available';
+      /** The message starts. */
+      type: 'start';
+      /** The assistant message's id; the client makes one when absent. */
+      messageId?: string;
+      /** Metadata the client stores on the message. */
+      messageMetadata?: unknown;
+    }
+  | {
+      /** A step (one model call) starts or ends. */
+      type: 'start-step' | 'finish-step';
+    }
+  | {
+      /** A text or reasoning part starts or ends. */
+      type: 'text-start' | 'text-end' | 'reasoning-start' | 'reasoning-end';
+      /** The part's id, shared by its start, deltas and end. */
+      id: string;
+    }
+  | {
+      /** A piece of a text or reasoning part. */
+      type: 'text-delta' | 'reasoning-delta';
+      /** The part's id. */
+      id: string;
+      /** The text added. */
+      delta: string;
+    }
+  | {
+      /** A tool call starts; its input follows in pieces. */
+      type: 'tool-input-start';
+      /** The call's id. */
       toolCallId: string;
+      /** The tool's name (the client's part is `tool-<name>`). */
       toolName: string;
-      input: unknown;
+      /** A `dynamic-tool` part instead of `tool-<name>`. */
       dynamic?: boolean;
     }
-  | { type: 'tool-output-available'; toolCallId: string; output: unknown; dynamic?: boolean }
-  | { type: 'tool-output-error'; toolCallId: string; errorText: string; dynamic?: boolean }
-  | { type: 'finish'; finishReason?: UIFinishReason; messageMetadata?: unknown }
-  | { type: 'error'; errorText: string }
-  | { type: `data-${string}`; id?: string; data: unknown; transient?: boolean };
+  | {
+      /** A piece of a tool call's JSON input. */
+      type: 'tool-input-delta';
+      /** The call's id. */
+      toolCallId: string;
+      /** The JSON text added. */
+      inputTextDelta: string;
+    }
+  | {
+      /** A tool call's input is complete. */
+      type: 'tool-input-available';
+      /** The call's id. */
+      toolCallId: string;
+      /** The tool's name. */
+      toolName: string;
+      /** The parsed input. */
+      input: unknown;
+      /** A `dynamic-tool` part. */
+      dynamic?: boolean;
+    }
+  | {
+      /** A tool's result. */
+      type: 'tool-output-available';
+      /** The call's id. */
+      toolCallId: string;
+      /** What the tool returned. */
+      output: unknown;
+      /** A `dynamic-tool` part. */
+      dynamic?: boolean;
+    }
+  | {
+      /** A tool failed. */
+      type: 'tool-output-error';
+      /** The call's id. */
+      toolCallId: string;
+      /** What to show. */
+      errorText: string;
+      /** A `dynamic-tool` part. */
+      dynamic?: boolean;
+    }
+  | {
+      /** The message is complete. */
+      type: 'finish';
+      /** Why it finished. */
+      finishReason?: UIFinishReason;
+      /** Metadata the client stores on the message. */
+      messageMetadata?: unknown;
+    }
+  | {
+      /** The stream failed; `useChat` sets its `error`. */
+      type: 'error';
+      /** What to show (masked by default, see {@link uiMessageStream}). */
+      errorText: string;
+    }
+  | {
+      /** A custom data part, `data-<name>`. */
+      type: `data-${string}`;
+      /** Parts with the same id replace each other. */
+      id?: string;
+      /** The data. */
+      data: unknown;
+      /** Delivered to `onData` only, not stored on the message. */
+      transient?: boolean;
+    };
 
 /**
  * The header that marks a UI message stream (`x-vercel-ai-ui-message-stream: v1`). ssekit sets
@@ -588,7 +669,12 @@ export interface LangChainMessageChunk {
       }>
     | undefined;
   /** The provider's metadata; `finish_reason` is read when present. */
-  readonly response_metadata?: { readonly finish_reason?: unknown } | undefined;
+  readonly response_metadata?:
+    | {
+        /** `stop`, `length`, `tool_calls`, `end_turn`, … as the provider names it. */
+        readonly finish_reason?: unknown;
+      }
+    | undefined;
 }
 
 async function* convert<T>(
