@@ -310,7 +310,8 @@ function resolve(url: string | URL, options: ClientOptions<EventMap>): Resolved 
     url: String(url),
     init,
     headers,
-    fetch: fetchImpl,
+    // Called unbound: a browser's fetch throws "Illegal invocation" with any `this` but window.
+    fetch: (input, init) => fetchImpl(input, init),
     format,
     parse: parseData,
     done: done === false ? undefined : (done ?? (format === 'ndjson' ? ndjsonDone : defaultDone)),
