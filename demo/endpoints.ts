@@ -56,6 +56,24 @@ export const endpoints: readonly Endpoint[] = [
   ),
   ep('GET', '/api/relay', 'text/event-stream', 'the upstream chat.completion.chunk SSE + [DONE]'),
   ep('POST', '/api/relay', 'text/event-stream', 'the upstream chat.completion.chunk SSE + [DONE]'),
+  ep(
+    'POST',
+    '/api/chats/:id',
+    'text/event-stream',
+    'start (or join) resumable chat :id ({"prompt"}): tokens with ids <gen>.<seq>',
+  ),
+  ep(
+    'GET',
+    '/api/chats/:id/stream',
+    'text/event-stream',
+    'resume chat :id (Last-Event-ID or ?cursor=); 204 when nothing to resume',
+  ),
+  ep(
+    'POST',
+    '/api/chats/:id/stop',
+    'application/json',
+    'stop chat :id, on whichever instance runs it',
+  ),
   ep('POST', '/api/ui-chat', 'text/event-stream', 'the AI SDK UI message stream, for useChat'),
 ];
 

@@ -28,9 +28,13 @@ export interface DemoServer {
 
 /**
  * Listens on 127.0.0.1 at `port`, or on a free port when `port` is taken (`0` always picks a
- * free one).
+ * free one). `onClose` runs first when the server is closed (the app stops its generations).
  */
-export async function listen(server: Server, port = 0): Promise<DemoServer> {
+export async function listen(
+  server: Server,
+  port = 0,
+  onClose: () => Promise<void> = () => Promise.resolve(),
+): Promise<DemoServer> {
   const attempt = (p: number): Promise<void> =>
     new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -49,10 +53,12 @@ export async function listen(server: Server, port = 0): Promise<DemoServer> {
   return {
     server,
     url: `http://127.0.0.1:${bound}`,
-    close: () =>
-      new Promise<void>((resolve) => {
+    async close() {
+      await onClose();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }

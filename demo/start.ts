@@ -5,6 +5,7 @@
  * @module
  */
 import { type Framework, startDemo } from './apps/index.js';
+import { createChatStore } from './chats.js';
 import { type Emulator, startEmulator } from './emulator.js';
 import { endpoints } from './endpoints.js';
 import { createLlm, type Llm } from './llm.js';
@@ -39,7 +40,8 @@ function delayFrom(value: string | undefined): number | [number, number] | undef
 
 /**
  * Starts the demo. Environment: `PORT_EXPRESS` (3000), `PORT_KOA` (3001), `PORT_HONO` (3002),
- * `PORT_EMULATOR` (3010), `EMULATOR_DELAY_MS` (token pacing: `30` or `20-40`); `OPENAI_API_KEY`,
+ * `PORT_EMULATOR` (3010), `EMULATOR_DELAY_MS` (token pacing: `30` or `20-40`); `REDIS_URL` (the
+ * resumable chats' store: memory without it); `OPENAI_API_KEY`,
  * `OPENAI_BASE_URL` and `OPENAI_MODEL` for a real provider. A taken port falls back to a free one.
  */
 export async function startAll(env: NodeJS.ProcessEnv = process.env): Promise<RunningDemo> {
@@ -58,9 +60,11 @@ export async function startAll(env: NodeJS.ProcessEnv = process.env): Promise<Ru
     koa: portFrom(env, 'PORT_KOA', 3001),
     hono: portFrom(env, 'PORT_HONO', 3002),
   };
+  // One chat store for the three apps: a chat started on one resumes on another.
+  const chats = await createChatStore(env);
   const apps: [Framework, DemoServer][] = [];
   for (const framework of Object.keys(ports) as Framework[]) {
-    apps.push([framework, await startDemo[framework](llm, ports[framework])]);
+    apps.push([framework, await startDemo[framework](llm, ports[framework], chats.store)]);
   }
   const url = (apps[0] as [Framework, DemoServer])[1].url;
   const banner = [
@@ -74,12 +78,17 @@ export async function startAll(env: NodeJS.ProcessEnv = process.env): Promise<Ru
     'Endpoints:',
     ...endpoints.map((e) => `  ${e.method.padEnd(5)} ${e.path.padEnd(12)} ${e.summary}`),
     '',
+    `Resumable chats (/api/chats/:id) are kept in the ${chats.kind} store${chats.kind === 'memory' ? ' (set REDIS_URL to share them between processes)' : ''}.`,
+    '',
     'Try:',
     `  curl -N --compressed '${url}/api/chat?prompt=Hello'`,
     `  curl -N --compressed -H 'content-type: application/json' -d '{"prompt":"Hello"}' ${url}/api/chat`,
     `  curl -N --compressed -H 'content-type: application/json' -d '{"prompt":"Hello","stream":false}' ${url}/api/ask`,
     `  curl -N --compressed '${url}/api/agent?prompt=Hello'`,
     `  curl -N --compressed '${url}/api/relay?prompt=Hello'`,
+    `  curl -N -H 'content-type: application/json' -d '{"prompt":"Hello"}' ${url}/api/chats/demo-1`,
+    `  curl -N -H 'last-event-id: <an id from above>' ${url}/api/chats/demo-1/stream`,
+    `  curl -X POST ${url}/api/chats/demo-1/stop`,
     `  curl -N --compressed -H 'content-type: application/json' -d '{"id":"c1","messages":[{"id":"m1","role":"user","parts":[{"type":"text","text":"Hello"}]}]}' ${url}/api/ui-chat`,
     `  node --import tsx examples/axios-client.ts ${url} 'Hello'`,
     '',
@@ -93,6 +102,7 @@ export async function startAll(env: NodeJS.ProcessEnv = process.env): Promise<Ru
     banner,
     async close() {
       await Promise.all(apps.map(([, app]) => app.close()));
+      await chats.close();
       await emulator?.close();
     },
   };

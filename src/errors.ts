@@ -19,6 +19,17 @@
  * - `STREAM_CUT` (`ssekit/client`): the stream ended before its terminal frame and could not be
  *   resumed (not resumable, or the last attempt failed).
  * - `EVENT_TOO_LARGE` (`ssekit/client`): one event (or NDJSON line) exceeded `maxEventSize`.
+ * - `STORE_FENCED`: a resume store refused a stale producer: its generation is not the stream's
+ *   current one, or has ended (see `ssekit/resume`).
+ * - `STORE_UNAVAILABLE`: a resume store cannot be reached, was closed, or its pending appends
+ *   passed their bound.
+ * - `PRODUCER_LOST`: a resumable generation ended because its producer stopped renewing its lease
+ *   (its process died).
+ * - `READER_OVERFLOW`: a reader of a resumable stream fell behind its bound and was cut; it
+ *   resumes from its last id.
+ * - `GENERATION_GONE`: the generation being read is no longer in the store (expired, replaced).
+ * - `STREAM_CONFLICT`: a start found the stream id running and its policy is `conflict`.
+ * - `PRODUCER_FAILED`: a resumable generation ended because its producer threw.
  */
 export type SseErrorCode =
   | 'INVALID_EVENT'
@@ -34,7 +45,14 @@ export type SseErrorCode =
   | 'BAD_CONTENT_TYPE'
   | 'SERVER_ERROR'
   | 'STREAM_CUT'
-  | 'EVENT_TOO_LARGE';
+  | 'EVENT_TOO_LARGE'
+  | 'STORE_FENCED'
+  | 'STORE_UNAVAILABLE'
+  | 'PRODUCER_LOST'
+  | 'READER_OVERFLOW'
+  | 'GENERATION_GONE'
+  | 'STREAM_CONFLICT'
+  | 'PRODUCER_FAILED';
 
 const brand = Symbol.for('ssekit.SseError');
 

@@ -2,7 +2,7 @@
  * Stream options, validated and resolved once per endpoint.
  * @module
  */
-import { SseError } from './errors.js';
+import { isSseError, SseError } from './errors.js';
 import { type EventFields, formatRetry } from './format.js';
 import { type FormatOption, type FrameFormat, resolveFormat } from './frames.js';
 
@@ -109,7 +109,10 @@ export interface StreamOptions<T = unknown> {
   queueLimit?: number | undefined;
   /**
    * Builds the event sent when the producer fails mid-stream. The default sends
-   * `event: error` with `{"error":"Internal Server Error"}`: no message, no stack. Return
+   * `event: error` with `{"error":"Internal Server Error"}`: no message, no stack. For the errors
+   * of a resumable stream's reader (`ssekit/resume`) it adds their public `code`
+   * (`producer_lost`, `store_unavailable`, `internal_error`), and sends nothing for a reader that
+   * was cut (`READER_OVERFLOW`, `GENERATION_GONE`), so its client reconnects. Return
    * `undefined` (or pass `false`) to end the stream without an error event.
    * @defaultValue a generic error event
    */
@@ -154,10 +157,25 @@ export interface StreamConfig<T = unknown> {
 
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
-const genericError = (): SseEventInit => ({
-  event: 'error',
-  data: { error: 'Internal Server Error' },
-});
+// Errors of resumable streams whose code the client may see (the resume wire contract):
+// `event: error` with that `code` and a generic text, never the error's message.
+const PUBLIC_CODES: Partial<Record<string, { code: string; error: string }>> = {
+  PRODUCER_LOST: { code: 'producer_lost', error: 'The producer of this stream was lost' },
+  STORE_UNAVAILABLE: { code: 'store_unavailable', error: 'The stream store is unavailable' },
+  PRODUCER_FAILED: { code: 'internal_error', error: 'Internal Server Error' },
+};
+// A resumable reader that was cut (it fell behind, or its generation went away) ends without an
+// error event: the client reconnects with its last id and is answered from the log.
+const RECONNECT_CODES: readonly string[] = ['READER_OVERFLOW', 'GENERATION_GONE'];
+
+const genericError = (error: unknown): SseEventInit | undefined => {
+  if (isSseError(error)) {
+    if (RECONNECT_CODES.includes(error.code)) return undefined;
+    const known = PUBLIC_CODES[error.code];
+    if (known !== undefined) return { event: 'error', data: { ...known } };
+  }
+  return { event: 'error', data: { error: 'Internal Server Error' } };
+};
 
 function invalid(field: string, expected: string, received: unknown): SseError {
   return new SseError(

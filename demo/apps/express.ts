@@ -3,9 +3,17 @@
  * @module
  */
 import { createServer } from 'node:http';
-import express, { type Request } from 'express';
-import { uiMessageStreamHeaders } from 'ssekit';
-import { sse } from 'ssekit/express';
+import express, { type Request, type Response } from 'express';
+import { type SseOptions, uiMessageStreamHeaders } from 'ssekit';
+import { sendSse, sse } from 'ssekit/express';
+import { cursorFrom, type ResumeReply, type ResumeStore } from 'ssekit/resume';
+import {
+  chatGeneration,
+  chatsOptions,
+  chatsStartOptions,
+  chatStart,
+  createChats,
+} from '../chats.js';
 import {
   agent,
   agentOptions,
@@ -26,9 +34,24 @@ import { type DemoServer, listen, page } from '../serve.js';
 const promptFrom = (req: Request): string =>
   promptOf(req.method === 'GET' ? req.query.prompt : req.body);
 
-/** The demo as an Express app. */
-export function createExpressApp(llm: Llm): express.Express {
+/** Answers with a resumable reply: its status and `SSEKit-*` headers, then its events. */
+async function sendReply(
+  res: Response,
+  reply: ResumeReply,
+  options: SseOptions<unknown, Request>,
+): Promise<void> {
+  res.status(reply.status).set(reply.headers);
+  if (reply.source === undefined) return void res.end();
+  await sendSse(res, reply.source, options);
+}
+
+/** The demo as an Express app; its resumable chats live in `store`. */
+export function createExpressApp(
+  llm: Llm,
+  store?: ResumeStore,
+): express.Express & { close(): Promise<void> } {
   const app = express();
+  const chats = createChats(store);
   app.use(express.json());
   app.get('/', (_req, res) => void res.type(page.html.type).send(page.html.body));
   app.get('/app.js', (_req, res) => void res.type(page.script.type).send(page.script.body));
@@ -69,10 +92,32 @@ export function createExpressApp(llm: Llm): express.Express {
     },
     sse((writer, req) => uiChat(llm, uiPromptOf(req.body), writer.signal), uiChatOptions),
   );
-  return app;
+
+  app.post('/api/chats/:id', (req, res, next) => {
+    const generation = chatGeneration(llm, promptFrom(req));
+    chats
+      .start(req.params.id, generation, { ...chatStart, request: req })
+      .then((reply) => sendReply(res, reply, chatsStartOptions))
+      .catch(next);
+  });
+  app.get('/api/chats/:id/stream', (req, res, next) => {
+    const cursor = cursorFrom(req.headers, req.url);
+    chats
+      .resume(req.params.id, { cursor, request: req })
+      .then((reply) => sendReply(res, reply, chatsOptions))
+      .catch(next);
+  });
+  app.post('/api/chats/:id/stop', (req, res, next) => {
+    chats
+      .stop(req.params.id)
+      .then((stopped) => void res.json({ stopped }))
+      .catch(next);
+  });
+  return Object.assign(app, { close: () => chats.close() });
 }
 
 /** Starts the Express demo on 127.0.0.1 (`port` 0, or a taken port, picks a free one). */
-export function startExpressDemo(llm: Llm, port = 0): Promise<DemoServer> {
-  return listen(createServer(createExpressApp(llm)), port);
+export function startExpressDemo(llm: Llm, port = 0, store?: ResumeStore): Promise<DemoServer> {
+  const app = createExpressApp(llm, store);
+  return listen(createServer(app), port, () => app.close());
 }

@@ -5,8 +5,16 @@
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
-import { uiMessageStreamHeaders } from 'ssekit';
-import { sse } from 'ssekit/hono';
+import { type SseOptions, uiMessageStreamHeaders } from 'ssekit';
+import { sendSse, sse } from 'ssekit/hono';
+import { cursorFrom, type ResumeReply, type ResumeStore } from 'ssekit/resume';
+import {
+  chatGeneration,
+  chatsOptions,
+  chatsStartOptions,
+  chatStart,
+  createChats,
+} from '../chats.js';
 import {
   agent,
   agentOptions,
@@ -27,9 +35,21 @@ import { type DemoServer, listen, page } from '../serve.js';
 const promptFrom = async (c: Context): Promise<string> =>
   promptOf(c.req.method === 'GET' ? c.req.query('prompt') : await c.req.json<unknown>());
 
-/** The demo as a Hono app. */
-export function createHonoApp(llm: Llm): Hono {
+/** Answers with a resumable reply: its status and `SSEKit-*` headers, then its events. */
+function sendReply(
+  c: Context,
+  reply: ResumeReply,
+  options: SseOptions<unknown, Context>,
+): Response | Promise<Response> {
+  for (const [name, value] of Object.entries(reply.headers)) c.header(name, value);
+  if (reply.source === undefined) return c.body(null, reply.status);
+  return sendSse(c, reply.source, options);
+}
+
+/** The demo as a Hono app; its resumable chats live in `store`. */
+export function createHonoApp(llm: Llm, store?: ResumeStore): Hono & { close(): Promise<void> } {
   const app = new Hono();
+  const chats = createChats(store);
   app.get('/', (c) => c.body(page.html.body, 200, { 'content-type': page.html.type }));
   app.get('/app.js', (c) => c.body(page.script.body, 200, { 'content-type': page.script.type }));
 
@@ -81,11 +101,26 @@ export function createHonoApp(llm: Llm): Hono {
       uiChatOptions,
     ),
   );
-  return app;
+
+  app.post('/api/chats/:id', async (c) => {
+    const generation = chatGeneration(llm, await promptFrom(c));
+    const reply = await chats.start(c.req.param('id'), generation, { ...chatStart, request: c });
+    return sendReply(c, reply, chatsStartOptions);
+  });
+  app.get('/api/chats/:id/stream', async (c) => {
+    const cursor = cursorFrom(c.req.raw.headers, c.req.url);
+    const reply = await chats.resume(c.req.param('id'), { cursor, request: c });
+    return sendReply(c, reply, chatsOptions);
+  });
+  app.post('/api/chats/:id/stop', async (c) =>
+    c.json({ stopped: await chats.stop(c.req.param('id')) }),
+  );
+  return Object.assign(app, { close: () => chats.close() });
 }
 
 /** Starts the Hono demo on 127.0.0.1 (`port` 0, or a taken port, picks a free one). */
-export function startHonoDemo(llm: Llm, port = 0): Promise<DemoServer> {
-  const server = createAdaptorServer({ fetch: createHonoApp(llm).fetch }) as Server;
-  return listen(server, port);
+export function startHonoDemo(llm: Llm, port = 0, store?: ResumeStore): Promise<DemoServer> {
+  const app = createHonoApp(llm, store);
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  return listen(server, port, () => app.close());
 }

@@ -6,8 +6,16 @@ import { createServer } from 'node:http';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
-import { uiMessageStreamHeaders } from 'ssekit';
-import { sse } from 'ssekit/koa';
+import { type SseOptions, uiMessageStreamHeaders } from 'ssekit';
+import { sendSse, sse } from 'ssekit/koa';
+import { cursorFrom, type ResumeReply, type ResumeStore } from 'ssekit/resume';
+import {
+  chatGeneration,
+  chatsOptions,
+  chatsStartOptions,
+  chatStart,
+  createChats,
+} from '../chats.js';
 import {
   agent,
   agentOptions,
@@ -28,10 +36,25 @@ import { type DemoServer, listen, page } from '../serve.js';
 const promptFrom = (ctx: Context): string =>
   promptOf(ctx.method === 'GET' ? ctx.query.prompt : ctx.request.body);
 
-/** The demo as a Koa app. */
-export function createKoaApp(llm: Llm): Koa {
+/** Answers with a resumable reply: its status and `SSEKit-*` headers, then its events. */
+async function sendReply(
+  ctx: Context,
+  reply: ResumeReply,
+  options: SseOptions<unknown, Context>,
+): Promise<void> {
+  ctx.set(reply.headers);
+  if (reply.source === undefined) {
+    ctx.status = reply.status;
+    return;
+  }
+  await sendSse(ctx, reply.source, options);
+}
+
+/** The demo as a Koa app; its resumable chats live in `store`. */
+export function createKoaApp(llm: Llm, store?: ResumeStore): Koa & { close(): Promise<void> } {
   const app = new Koa();
   const router = new Router();
+  const chats = createChats(store);
   router.get('/', (ctx) => {
     ctx.type = page.html.type;
     ctx.body = page.html.body;
@@ -77,13 +100,31 @@ export function createKoaApp(llm: Llm): Koa {
     },
     sse((writer, ctx) => uiChat(llm, uiPromptOf(ctx.request.body), writer.signal), uiChatOptions),
   );
+
+  router.post('/api/chats/:id', async (ctx) => {
+    const generation = chatGeneration(llm, promptFrom(ctx));
+    const reply = await chats.start(ctx.params.id as string, generation, {
+      ...chatStart,
+      request: ctx,
+    });
+    await sendReply(ctx, reply, chatsStartOptions);
+  });
+  router.get('/api/chats/:id/stream', async (ctx) => {
+    const cursor = cursorFrom(ctx.req.headers, ctx.url);
+    const reply = await chats.resume(ctx.params.id as string, { cursor, request: ctx });
+    await sendReply(ctx, reply, chatsOptions);
+  });
+  router.post('/api/chats/:id/stop', async (ctx) => {
+    ctx.body = { stopped: await chats.stop(ctx.params.id as string) };
+  });
   app.use(bodyParser());
   app.use(router.routes());
   app.use(router.allowedMethods());
-  return app;
+  return Object.assign(app, { close: () => chats.close() });
 }
 
 /** Starts the Koa demo on 127.0.0.1 (`port` 0, or a taken port, picks a free one). */
-export function startKoaDemo(llm: Llm, port = 0): Promise<DemoServer> {
-  return listen(createServer(createKoaApp(llm).callback()), port);
+export function startKoaDemo(llm: Llm, port = 0, store?: ResumeStore): Promise<DemoServer> {
+  const app = createKoaApp(llm, store);
+  return listen(createServer(app.callback()), port, () => app.close());
 }

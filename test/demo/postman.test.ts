@@ -18,6 +18,9 @@ const collection = new Collection(json as object);
 const items: Item[] = [];
 collection.forEachItem((item) => void items.push(item));
 
+/** An item's route as demo/endpoints.ts writes it: a `{{variable}}` segment is `:id`. */
+const routePath = (item: Item): string => item.request.url.getPath().replace(/\{\{\w+\}\}/g, ':id');
+
 /** The content type an item's Postman test script asserts. */
 function expectedType(item: Item): string {
   const script = item.events
@@ -75,22 +78,26 @@ describe('the Postman collection', () => {
       [...new Set(list.map((r) => `${r.method} ${r.path}`))].sort();
     const requested = items.map((item) => ({
       method: item.request.method,
-      path: item.request.url.getPath(),
+      path: routePath(item),
     }));
     expect(routes(requested)).toEqual(routes(endpoints));
   });
 
-  it('sends a JSON body with every POST, and a prompt with every request', () => {
+  it('sends a JSON body with every POST, and a prompt with every request that starts one', () => {
     for (const item of items) {
       const { method, body, url } = item.request;
-      if (method === 'POST') {
+      // Resuming or stopping a chat takes no prompt.
+      const prompted = !/\/(stream|stop)$/.test(routePath(item));
+      if (method === 'POST' && !prompted) {
+        expect(item.request.headers.get('Content-Type'), item.name).toBe('application/json');
+      } else if (method === 'POST') {
         expect(item.request.headers.get('Content-Type'), item.name).toBe('application/json');
         expect(body?.mode, item.name).toBe('raw');
         const json = JSON.parse(body?.raw ?? '') as object;
         // The AI SDK's chat endpoint takes the conversation (`messages`) instead of a prompt.
         if (url.getPath() === '/api/ui-chat') expect(json, item.name).toHaveProperty('messages');
         else expect(json, item.name).toHaveProperty('prompt');
-      } else {
+      } else if (prompted) {
         expect(url.query.get('prompt'), item.name).toBeTruthy();
       }
     }
@@ -99,7 +106,7 @@ describe('the Postman collection', () => {
   it('expects each endpoint content type, or JSON when the request turns the stream off', () => {
     for (const item of items) {
       const endpoint = endpoints.find(
-        (e) => e.method === item.request.method && e.path === item.request.url.getPath(),
+        (e) => e.method === item.request.method && e.path === routePath(item),
       );
       const streamOff =
         item.request.url.query.get('stream') === 'false' ||
