@@ -75,6 +75,12 @@ export const endpoints: readonly Endpoint[] = [
     'stop chat :id, on whichever instance runs it',
   ),
   ep('POST', '/api/ui-chat', 'text/event-stream', 'the AI SDK UI message stream, for useChat'),
+  ep(
+    'GET',
+    '/api/ui-chat/:id/stream',
+    'text/event-stream',
+    "useChat's resume: replays a running UI chat; 204 when none runs",
+  ),
 ];
 
 function ep(

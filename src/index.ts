@@ -91,6 +91,7 @@ export {
   type LangChainMessageChunk,
   langChainUIMessages,
   openAIUIMessages,
+  resumeUIMessageStream,
   type UIFinishReason,
   type UIMessageChunk,
   UIMessageParts,

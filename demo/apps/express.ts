@@ -4,7 +4,7 @@
  */
 import { createServer } from 'node:http';
 import express, { type Request, type Response } from 'express';
-import { type SseOptions, uiMessageStreamHeaders } from 'ssekit';
+import { resumeUIMessageStream, type SseOptions, uiMessageStreamHeaders } from 'ssekit';
 import { sendSse, sse } from 'ssekit/express';
 import { cursorFrom, type ResumeReply, type ResumeStore } from 'ssekit/resume';
 import {
@@ -24,11 +24,9 @@ import {
   rawOptions,
   relay,
   relayOptions,
-  uiChat,
-  uiChatOptions,
-  uiPromptOf,
 } from '../endpoints.js';
 import type { Llm } from '../llm.js';
+import { createUiChats, startUiChat, uiChatStreamOptions } from '../ui-chat.js';
 import { type DemoServer, listen, page } from '../serve.js';
 
 const promptFrom = (req: Request): string =>
@@ -83,15 +81,22 @@ export function createExpressApp(
     app.get(path, handler);
     app.post(path, handler);
   }
-  // The AI SDK's chat endpoint (`useChat`): its protocol header, then the UI message stream.
-  app.post(
-    '/api/ui-chat',
-    (_req, res, next) => {
-      res.set(uiMessageStreamHeaders);
-      next();
-    },
-    sse((writer, req) => uiChat(llm, uiPromptOf(req.body), writer.signal), uiChatOptions),
-  );
+  // The AI SDK's chat endpoint (`useChat`): its protocol header, then the UI message stream, as
+  // a resumable generation that `GET /api/ui-chat/:id/stream` replays (or answers 204).
+  const uiChats = createUiChats(chats.store);
+  const sendUi = (res: Response, reply: ResumeReply): Promise<void> =>
+    sendReply(res.set(uiMessageStreamHeaders), reply, uiChatStreamOptions);
+  app.post('/api/ui-chat', (req, res, next) => {
+    startUiChat(uiChats, llm, req.body)
+      .then((reply) => sendUi(res, reply))
+      .catch(next);
+  });
+  app.get('/api/ui-chat/:id/stream', (req, res, next) => {
+    const cursor = cursorFrom(req.headers, req.url);
+    resumeUIMessageStream(uiChats, req.params.id, { cursor, request: req })
+      .then((reply) => sendUi(res, reply))
+      .catch(next);
+  });
 
   app.post('/api/chats/:id', (req, res, next) => {
     const generation = chatGeneration(llm, promptFrom(req));
@@ -113,7 +118,9 @@ export function createExpressApp(
       .then((stopped) => void res.json({ stopped }))
       .catch(next);
   });
-  return Object.assign(app, { close: () => chats.close() });
+  return Object.assign(app, {
+    close: () => Promise.all([chats.close(), uiChats.close()]).then(() => {}),
+  });
 }
 
 /** Starts the Express demo on 127.0.0.1 (`port` 0, or a taken port, picks a free one). */

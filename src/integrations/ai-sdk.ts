@@ -12,6 +12,7 @@ import type { SseEventInit, StreamOptions } from '../options.js';
 import type { AnthropicStreamEvent } from './anthropic.js';
 import { anthropicText } from './anthropic.js';
 import { openAIText, type OpenAIStreamItem } from './openai.js';
+import type { Resumable, ResumeOptions, ResumeReply } from '../resume/index.js';
 
 /** Why a message (or step) finished, as the AI SDK names it. */
 export type UIFinishReason =
@@ -766,4 +767,43 @@ export function langChainUIMessages(
   options: UIMessagePartsOptions = {},
 ): AsyncGenerator<UIMessageChunk, void, undefined> {
   return convert(stream, (parts, chunk) => parts.langChain(chunk), options);
+}
+
+/**
+ * Answers the AI SDK's reconnect (`useChat({ resume: true })`, `DefaultChatTransport`'s
+ * `reconnectToStream`: a `GET` to `<api>/<chatId>/stream`, with no cursor) on resumable streams:
+ * the running generation replayed from its first part, or `204` when none is running, as the AI
+ * SDK expects ("no active stream"). A request that carries a cursor (`Last-Event-ID`, from
+ * `ssekit/client`) is answered as {@link Resumable.resume} answers it: the parts after the
+ * cursor, a reset, or `204` once read to its end.
+ *
+ * @example The resume route of a useChat endpoint on Express
+ * ```ts
+ * import express from 'express';
+ * import { resumeUIMessageStream, uiMessageStream, uiMessageStreamHeaders } from 'ssekit';
+ * import { sendSse } from 'ssekit/express';
+ * import { createResumable, cursorFrom } from 'ssekit/resume';
+ *
+ * const chats = createResumable({ resumeUrl: (id) => `/api/chat/${id}/stream` });
+ * const app = express();
+ * app.get('/api/chat/:id/stream', async (req, res, next) => {
+ *   const cursor = cursorFrom(req.headers, req.url);
+ *   const reply = await resumeUIMessageStream(chats, req.params.id, { cursor });
+ *   res.status(reply.status).set(reply.headers).set(uiMessageStreamHeaders);
+ *   if (reply.source === undefined) return void res.end();
+ *   await sendSse(res, reply.source, uiMessageStream()).catch(next);
+ * });
+ * ```
+ */
+export async function resumeUIMessageStream(
+  resumable: Resumable,
+  streamId: string,
+  options: ResumeOptions = {},
+): Promise<ResumeReply> {
+  if (options.cursor === undefined || options.cursor === null || options.cursor === '') {
+    const meta = await resumable.store.meta(streamId);
+    if (meta?.state !== 'live')
+      return { status: 204, headers: {}, source: undefined, gen: meta?.gen };
+  }
+  return resumable.resume(streamId, options);
 }

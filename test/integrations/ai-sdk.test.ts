@@ -4,6 +4,7 @@
  * (`readUIMessageStream`), and the demo's `POST /api/ui-chat` on Express, Koa and Hono answers
  * `DefaultChatTransport` with the emulator's text and the tool call as a tool part.
  */
+import type { Socket } from 'node:net';
 import { AIMessageChunk } from '@langchain/core/messages';
 import { FakeStreamingChatModel } from '@langchain/core/utils/testing';
 import { DefaultChatTransport, readUIMessageStream, type UIMessage } from 'ai';
@@ -17,10 +18,11 @@ import {
   UIMessageParts,
   uiMessageStream,
 } from 'ssekit';
+import { connect } from 'ssekit/client';
 import { sse } from 'ssekit/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { answerFor, searchDocs, thoughtFor } from '../../demo/emulator.js';
-import { frameworks, type Stack, startStack } from '../demo/helpers.js';
+import { frameworks, parseSse, type Stack, startStack } from '../demo/helpers.js';
 import { serve } from './helpers.js';
 
 async function assemble(
@@ -277,7 +279,7 @@ describe.each(frameworks)('POST /api/ui-chat on %s, read by the AI SDK', (framew
     expect(stack.emulator.stats).toEqual({ requests: 2, completed: 2, aborted: 0 });
   });
 
-  it('sends the protocol header, data-only JSON parts and data: [DONE]', async () => {
+  it('sends the protocol header, JSON parts with resumable ids, and data: [DONE]', async () => {
     stack = await startStack(framework);
     const response = await fetch(`${stack.demo.url}/api/ui-chat`, {
       method: 'POST',
@@ -286,10 +288,64 @@ describe.each(frameworks)('POST /api/ui-chat on %s, read by the AI SDK', (framew
     });
     expect(response.headers.get('x-vercel-ai-ui-message-stream')).toBe('v1');
     expect(response.headers.get('content-type')).toBe('text/event-stream');
-    const body = await response.text();
-    expect(body.startsWith('data: {"type":"start"}\n\n')).toBe(true);
-    expect(body.endsWith('data: {"type":"finish","finishReason":"stop"}\n\ndata: [DONE]\n\n')).toBe(
-      true,
-    );
+    expect(response.headers.get('ssekit-resume-url')).toBe('/api/ui-chat/c/stream');
+    const events = parseSse(await response.text());
+    const gen = response.headers.get('ssekit-cursor')?.split('.')[0];
+    expect(events[0]).toEqual({ id: `${gen}.1`, event: undefined, data: '{"type":"start"}' });
+    expect(events.at(-2)?.data).toBe('{"type":"finish","finishReason":"stop"}');
+    expect(events.at(-1)).toEqual({ id: undefined, event: undefined, data: '[DONE]' });
+  });
+
+  it("answers useChat's resume: the running answer replayed from its start, then 204", async () => {
+    stack = await startStack(framework);
+    const prompt = 'resume the UI chat';
+    const release = stack.emulator.hold(4);
+    const transport = new DefaultChatTransport({ api: `${stack.demo.url}/api/ui-chat` });
+    const controller = new AbortController();
+    const first = await transport.sendMessages({
+      chatId: 'ui-1',
+      messages: [userMessage(prompt)],
+      trigger: 'submit-message',
+      messageId: undefined,
+      abortSignal: controller.signal,
+    });
+    // The page reloads mid-answer: the first stream is dropped after a few parts.
+    const reader = first.getReader();
+    for (let i = 0; i < 3; i++) await reader.read();
+    controller.abort();
+    await reader.cancel().catch(() => undefined);
+    release();
+    const resumed = await transport.reconnectToStream({ chatId: 'ui-1' });
+    expect(resumed).not.toBeNull();
+    let message: UIMessage | undefined;
+    for await (const m of readUIMessageStream({ stream: resumed! })) message = m;
+    const output = searchDocs(prompt);
+    expect(textOf(message!)).toEqual([thoughtFor(prompt), answerFor(prompt, output)]);
+    // Run once: the plan and the answer, not again for the resume.
+    expect(stack.emulator.stats.requests).toBe(2);
+    expect(await transport.reconnectToStream({ chatId: 'ui-1' })).toBeNull();
+    expect(await transport.reconnectToStream({ chatId: 'never-started' })).toBeNull();
+  });
+
+  it('resumes mid-answer from its Last-Event-ID with ssekit/client, every part once', async () => {
+    stack = await startStack(framework);
+    const open = new Set<Socket>();
+    stack.demo.server.on('connection', (socket: Socket) => void open.add(socket));
+    const prompt = 'cut the UI chat';
+    const parts: UIMessageChunk[] = [];
+    const stream = connect<{ message: UIMessageChunk }>(`${stack.demo.url}/api/ui-chat`, {
+      json: { id: 'ui-2', messages: [userMessage(prompt)], trigger: 'submit-message' },
+      parse: 'json',
+      resume: { delay: 10 },
+    });
+    for await (const event of stream) {
+      if (event.event === 'ssekit.reset') throw new Error('unexpected reset');
+      parts.push(event.data);
+      if (parts.length === 6) for (const socket of open) socket.destroy();
+    }
+    expect(stream.reconnects).toBe(1);
+    const message = await assemble(parts);
+    expect(textOf(message)).toEqual([thoughtFor(prompt), answerFor(prompt, searchDocs(prompt))]);
+    expect(stack.emulator.stats.requests).toBe(2);
   });
 });
