@@ -53,6 +53,7 @@ export function createExpressApp(
   app.use(express.json());
   app.get('/', (_req, res) => void res.type(page.html.type).send(page.html.body));
   app.get('/app.js', (_req, res) => void res.type(page.script.type).send(page.script.body));
+  app.get('/client.js', (_req, res) => void res.type(page.client.type).send(page.client.body));
 
   const chat = sse(
     (writer, req) => chatCompletion(llm, promptFrom(req), writer.signal),

@@ -50,6 +50,7 @@ export function createHonoApp(llm: Llm, store?: ResumeStore): Hono & { close(): 
   const chats = createChats(store);
   app.get('/', (c) => c.body(page.html.body, 200, { 'content-type': page.html.type }));
   app.get('/app.js', (c) => c.body(page.script.body, 200, { 'content-type': page.script.type }));
+  app.get('/client.js', (c) => c.body(page.client.body, 200, { 'content-type': page.client.type }));
 
   const chat = sse(
     async (writer, c) => chatCompletion(llm, await promptFrom(c), writer.signal),

@@ -61,6 +61,10 @@ export function createKoaApp(llm: Llm, store?: ResumeStore): Koa & { close(): Pr
     ctx.type = page.script.type;
     ctx.body = page.script.body;
   });
+  router.get('/client.js', (ctx) => {
+    ctx.type = page.client.type;
+    ctx.body = page.client.body;
+  });
 
   const chat = sse(
     (writer, ctx) => chatCompletion(llm, promptFrom(ctx), writer.signal),

@@ -1,24 +1,37 @@
-// The demo page: streams /api/chat or /api/agent with EventSource (GET) or fetch (POST + a
-// stream reader), shows tokens as they arrive, and stops the server's producer on Stop.
-// Plain JS, no build step.
+// The demo page: streams /api/chat or /api/agent with EventSource (GET) or with ssekit/client
+// (fetch, POST), shows tokens as they arrive, and stops the server's producer on Stop. The
+// "resumable" transport streams a chat from POST /api/chats/:id; "Cut connection" drops it, and
+// ssekit/client resumes it with GET /api/chats/:id/stream and Last-Event-ID: the answer goes on.
+// No build step: /client.js is ssekit/client, bundled by the demo server.
+import { connect } from '/client.js';
 
 const form = document.querySelector('#ask');
 const promptBox = document.querySelector('#prompt');
 const sendButton = document.querySelector('#send');
 const stopButton = document.querySelector('#stop');
+const cutButton = document.querySelector('#cut');
 const statusLine = document.querySelector('#status');
+const resumesLine = document.querySelector('#resumes');
 const answer = document.querySelector('#answer');
 const eventList = document.querySelector('#events');
 
 /** Stops whatever is streaming now; replaced by each run. */
 let stopCurrent = () => {};
+/** Drops the connection of the resumable stream now (not the stream itself). */
+let cutCurrent = () => {};
 
 function setStatus(state, text) {
   statusLine.dataset.state = state;
   statusLine.textContent = text;
-  const busy = state === 'streaming';
+  const busy = state === 'streaming' || state === 'reconnecting';
   sendButton.disabled = busy;
   stopButton.disabled = !busy;
+  cutButton.disabled = !(busy && form.elements.transport.value === 'resumable');
+}
+
+function setResumes(count, text) {
+  resumesLine.dataset.count = String(count);
+  resumesLine.textContent = text;
 }
 
 function addEvent(name, text) {
@@ -37,50 +50,34 @@ function describe(name, payload) {
   return payload.text;
 }
 
-/** Handles one event, whichever transport delivered it. Returns true when the stream is over. */
+const AGENT_EVENTS = ['thought', 'action', 'observation', 'final'];
+
+/** Handles one event, whichever transport delivered it (agent payloads already parsed). */
 function onEvent(name, data) {
-  switch (name) {
-    case 'message':
-    case 'token':
-      answer.textContent += data;
-      return false;
-    case 'thought':
-    case 'action':
-    case 'observation':
-    case 'final':
-      addEvent(name, describe(name, JSON.parse(data)));
-      return false;
-    case 'done':
-      setStatus('done', 'Done');
-      return true;
-    case 'error': {
-      let message = 'The server reported an error';
-      try {
-        message = JSON.parse(data).error ?? message;
-      } catch {
-        // not JSON: keep the generic message
-      }
-      setStatus('error', message);
-      return true;
-    }
-    default:
-      return false;
-  }
+  if (name === 'message' || name === 'token') answer.textContent += data;
+  else if (AGENT_EVENTS.includes(name)) addEvent(name, describe(name, data));
+}
+
+function errorText(data) {
+  return (data && typeof data === 'object' && data.error) || 'The server reported an error';
 }
 
 function viaEventSource(path, prompt) {
   const source = new EventSource(`${path}?${new URLSearchParams({ prompt })}`);
-  const names = ['message', 'token', 'thought', 'action', 'observation', 'final', 'done'];
-  for (const name of names) {
+  for (const name of ['message', 'token', ...AGENT_EVENTS]) {
     source.addEventListener(name, (event) => {
-      // `done` is what makes the close safe: without it EventSource reconnects when the
-      // response ends, and the server runs the prompt again.
-      if (onEvent(name, event.data)) source.close();
+      onEvent(name, AGENT_EVENTS.includes(name) ? JSON.parse(event.data) : event.data);
     });
   }
+  // `done` is what makes the close safe: without it EventSource reconnects when the response
+  // ends, and the server runs the prompt again.
+  source.addEventListener('done', () => {
+    source.close();
+    setStatus('done', 'Done');
+  });
   source.addEventListener('error', (event) => {
     // A server-sent `event: error` carries data; a connection error does not.
-    if (event.data !== undefined) onEvent('error', event.data);
+    if (event.data !== undefined) setStatus('error', errorText(JSON.parse(event.data)));
     else setStatus('error', 'Connection lost');
     // Never let the browser reconnect on its own: it would re-run the prompt.
     source.close();
@@ -88,76 +85,63 @@ function viaEventSource(path, prompt) {
   return () => source.close();
 }
 
-function viaFetch(path, prompt) {
-  const controller = new AbortController();
-  (async () => {
-    const response = await fetch(path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-      body: JSON.stringify({ prompt }),
-      signal: controller.signal,
-    });
-    if (!response.ok || response.body === null) {
-      throw new Error(`HTTP ${response.status}`);
+/** Reads a stream of ssekit/client to its end and shows how it ended. */
+async function show(stream) {
+  try {
+    for await (const event of stream) {
+      // The server could not continue from our cursor and starts over: drop the partial answer.
+      if (event.event === 'ssekit.reset') answer.textContent = '';
+      else onEvent(event.event, event.data);
     }
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    const parser = createSseParser(onEvent);
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      if (parser.push(value)) {
-        await reader.cancel();
-        return;
-      }
-    }
-    if (statusLine.dataset.state === 'streaming') setStatus('error', 'Stream ended early');
-  })().catch((error) => {
-    if (controller.signal.aborted) return;
-    setStatus('error', String(error.message ?? error));
-  });
-  return () => controller.abort();
+    if (stream.outcome !== 'closed') setStatus('done', 'Done');
+  } catch (error) {
+    if (error && error.code === 'SERVER_ERROR') setStatus('error', errorText(error.data));
+    else if (error && error.code === 'STREAM_CUT') setStatus('error', 'Connection lost');
+    else setStatus('error', String((error && error.message) || error));
+  }
 }
 
-/**
- * A small SSE parser for fetch streams (the HTML standard's rules: lines end in CRLF, LF or CR;
- * one optional space after the colon; comments start with a colon; a blank line dispatches).
- * `push` returns true once `onEvent` said the stream is over.
- */
-function createSseParser(dispatch) {
-  let buffer = '';
-  let data = [];
-  let name = '';
-  let first = true;
-  return {
-    push(text) {
-      buffer += text;
-      if (first && buffer.length > 0) {
-        if (buffer.charCodeAt(0) === 0xfeff) buffer = buffer.slice(1);
-        first = false;
-      }
-      for (;;) {
-        const match = /\r\n|\r|\n/.exec(buffer);
-        // A lone CR at the end may be the first half of a CRLF: wait for more.
-        if (match === null || (match[0] === '\r' && match.index === buffer.length - 1)) {
-          return false;
-        }
-        const line = buffer.slice(0, match.index);
-        buffer = buffer.slice(match.index + match[0].length);
-        if (line === '') {
-          if (data.length > 0 && dispatch(name || 'message', data.join('\n'))) return true;
-          data = [];
-          name = '';
-          continue;
-        }
-        if (line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const field = colon === -1 ? line : line.slice(0, colon);
-        let value = colon === -1 ? '' : line.slice(colon + 1);
-        if (value.startsWith(' ')) value = value.slice(1);
-        if (field === 'data') data.push(value);
-        else if (field === 'event') name = value;
-      }
+const parse = (data, event) => (AGENT_EVENTS.includes(event) ? JSON.parse(data) : data);
+
+function viaFetch(path, prompt) {
+  // Not resumable: a cut ends with STREAM_CUT, and the prompt is never sent twice.
+  const stream = connect(path, { json: { prompt }, parse });
+  void show(stream);
+  return () => stream.close();
+}
+
+function viaResumable(prompt) {
+  const id = `page-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  // A fetch whose connection the page can drop, as a network would: the stream sees a cut.
+  let dropConnection = () => {};
+  const droppable = (input, init) => {
+    const drop = new AbortController();
+    dropConnection = () => drop.abort(new DOMException('cut by the page', 'AbortError'));
+    const signal = init.signal ? AbortSignal.any([init.signal, drop.signal]) : drop.signal;
+    return fetch(input, { ...init, signal });
+  };
+  let resumes = 0;
+  setResumes(0, '');
+  const stream = connect(`/api/chats/${encodeURIComponent(id)}`, {
+    json: { prompt },
+    fetch: droppable,
+    onReconnect(info) {
+      setStatus('reconnecting', `Reconnecting from ${info.lastEventId ?? 'the start'}…`);
     },
+    onOpen(response) {
+      const how = response.headers.get('ssekit-resume');
+      if (how === 'new') return;
+      resumes += 1;
+      setResumes(resumes, `resumed ${resumes}× (SSEKit-Resume: ${how})`);
+      setStatus('streaming', 'Streaming…');
+    },
+  });
+  void show(stream);
+  cutCurrent = () => dropConnection();
+  return () => {
+    stream.close();
+    // The generation runs on without a reader (for a while): stop it for real.
+    void fetch(`/api/chats/${encodeURIComponent(id)}/stop`, { method: 'POST' });
   };
 }
 
@@ -168,10 +152,12 @@ form.addEventListener('submit', (event) => {
   const transport = form.elements.transport.value;
   answer.textContent = '';
   eventList.replaceChildren();
+  setResumes(0, '');
   setStatus('streaming', 'Streaming…');
   const path = mode === 'agent' ? '/api/agent' : '/api/chat';
-  const start = transport === 'fetch' ? viaFetch : viaEventSource;
-  stopCurrent = start(path, promptBox.value);
+  if (transport === 'resumable') stopCurrent = viaResumable(promptBox.value);
+  else if (transport === 'fetch') stopCurrent = viaFetch(path, promptBox.value);
+  else stopCurrent = viaEventSource(path, promptBox.value);
 });
 
 stopButton.addEventListener('click', () => {
@@ -179,3 +165,5 @@ stopButton.addEventListener('click', () => {
   stopCurrent = () => {};
   setStatus('stopped', 'Stopped');
 });
+
+cutButton.addEventListener('click', () => cutCurrent());
