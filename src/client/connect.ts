@@ -468,6 +468,8 @@ export function connect<M extends EventMap = DefaultEvents>(
             config.maxEventSize,
             (ms) => (retryHint = ms),
           )) {
+            // Events of a chunk already read are not yielded after an abort or close().
+            if (signal.aborted) throw signal.reason;
             failures = 0;
             if (message.id !== undefined) resumable = true;
             if (done?.(message)) {

@@ -376,6 +376,27 @@ describe('connect() options', () => {
     expect(fetched).toBe(false);
   });
 
+  it('yields nothing more once aborted or closed, even events already received in the same chunk', async () => {
+    const body = 'data: a\n\ndata: b\n\ndata: c\n\ndata: [DONE]\n\n';
+    const fetch = (() =>
+      Promise.resolve(
+        new Response(body, { headers: { 'content-type': 'text/event-stream' } }),
+      )) as typeof globalThis.fetch;
+    const controller = new AbortController();
+    const seen: unknown[] = [];
+    await expect(
+      collect(connect('http://127.0.0.1:9/', { fetch, signal: controller.signal }), (e) => {
+        seen.push(e.data);
+        controller.abort(new Error('stop'));
+      }),
+    ).rejects.toThrow('stop');
+    expect(seen).toEqual(['a']);
+    const stream = connect('http://127.0.0.1:9/', { fetch });
+    const closed = await collect(stream, () => stream.close());
+    expect(data(closed)).toEqual(['a']);
+    expect(stream.outcome).toBe('closed');
+  });
+
   it('can be iterated only once', async () => {
     const body = 'data: a\n\ndata: [DONE]\n\n';
     const fetch = (() =>
