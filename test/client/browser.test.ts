@@ -102,6 +102,7 @@ function run(
       const w = window as unknown as {
         cut?: () => Promise<void>;
         ack?: (k: number) => Promise<void>;
+        seen?: (id: string | undefined) => Promise<void>;
       };
       const delays: number[] = [];
       const stream = connect(url, {
@@ -113,6 +114,7 @@ function run(
       try {
         for await (const event of stream) {
           events.push({ event: event.event, data: event.data, id: event.id });
+          if (w.seen) await w.seen(event.id);
           if (w.ack && event.event === 'message') await w.ack(Number(String(event.data).slice(1)));
           if (events.length === cutAt && w.cut) await w.cut();
         }
@@ -177,8 +179,11 @@ describe.skipIf(!available).each(frameworks)('ssekit/client in Chromium on %s', 
   it('resumes after a server-side socket destroy: every event once, the prompt run once', async () => {
     const log = new ChatLog();
     log.cuts.push(4, 3);
+    log.gated = true;
     const url = await start(log);
-    const result = await run(await open(url), `${url}/chat/b`, {
+    const p = await open(url);
+    await p.exposeFunction('seen', (id: string | undefined) => log.seen(id));
+    const result = await run(p, `${url}/chat/b`, {
       json: { prompt: 'cut' },
       resume: fast,
     });
@@ -194,7 +199,11 @@ describe.skipIf(!available).each(frameworks)('ssekit/client in Chromium on %s', 
     const url = await start(log);
     proxy = await startProxy(url);
     const p = await open(proxy.url);
-    await p.exposeFunction('cut', () => proxy?.drop());
+    const release = log.hold(5); // nothing more is sent until the page has cut
+    await p.exposeFunction('cut', () => {
+      proxy?.drop();
+      release();
+    });
     const result = await run(
       p,
       `${proxy.url}/chat/c`,
@@ -211,8 +220,11 @@ describe.skipIf(!available).each(frameworks)('ssekit/client in Chromium on %s', 
     const log = new ChatLog();
     log.retry = 300;
     log.cuts.push(2);
+    log.gated = true;
     const url = await start(log);
-    const result = await run(await open(url), `${url}/chat/e`, {
+    const p = await open(url);
+    await p.exposeFunction('seen', (id: string | undefined) => log.seen(id));
+    const result = await run(p, `${url}/chat/e`, {
       json: { prompt: 'retry' },
       resume: { delay: 1 },
     });
@@ -225,11 +237,11 @@ describe.skipIf(!available).each(frameworks)('ssekit/client in Chromium on %s', 
     const log = new ChatLog();
     log.tokens = 4;
     log.cuts.push(4);
+    log.gated = true; // cut once the page has all 4, before `done`
     const url = await start(log);
-    const result = await run(await open(url), `${url}/chat/f`, {
-      json: { prompt: 'end' },
-      resume: fast,
-    });
+    const p = await open(url);
+    await p.exposeFunction('seen', (id: string | undefined) => log.seen(id));
+    const result = await run(p, `${url}/chat/f`, { json: { prompt: 'end' }, resume: fast });
     expect(result.events.map((e) => e.data)).toEqual(tokensFor('end', 4));
     expect(result.outcome).toBe('no-content');
   });
@@ -237,8 +249,10 @@ describe.skipIf(!available).each(frameworks)('ssekit/client in Chromium on %s', 
   it('yields the reset, then the replay', async () => {
     const log = new ChatLog();
     log.cuts.push(5);
+    log.gated = true;
     const url = await start(log);
     const p = await open(url);
+    await p.exposeFunction('seen', (id: string | undefined) => log.seen(id));
     await p.exposeFunction('cut', () => {
       const chat = log.chats.get('g');
       if (chat) chat.trimmed = true;

@@ -49,6 +49,14 @@ export class ChatLog {
   retry: number | undefined = undefined;
   /** Replays start this many events before the cursor (a sloppy server), to exercise dedupe. */
   overlap = 0;
+  /**
+   * Cuts wait until the client reports ({@link ChatLog.seen}) the last event sent before the cut:
+   * a browser may drop body bytes still in flight when the connection fails, and a test that
+   * counts on them being read must hold the cut until they are.
+   */
+  gated = false;
+  private seenSeq = 0;
+  private seenWake: (() => void) | undefined = undefined;
   /** For the next responses, in order: after how many events to destroy the socket. */
   readonly cuts: number[] = [];
   /** Generations started (the prompt run), POSTs, and resume requests with their cursor. */
@@ -65,6 +73,20 @@ export class ChatLog {
 
   constructor() {
     this.plainAborted = new Promise((resolve) => (this.abortPlain = resolve));
+  }
+
+  /** Tells the log that the client holds the event with this id (`<gen>.<seq>`). */
+  seen(id: string | undefined): void {
+    const seq = Number(id?.split('.')[1] ?? 0);
+    if (seq <= this.seenSeq) return;
+    this.seenSeq = seq;
+    this.seenWake?.();
+  }
+
+  private async untilSeen(seq: number): Promise<void> {
+    while (this.gated && this.seenSeq < seq) {
+      await new Promise<void>((resolve) => (this.seenWake = resolve));
+    }
   }
 
   /** Tells the lockstep endpoint that the client holds event `k`. */
@@ -89,9 +111,25 @@ export class ChatLog {
     return chat;
   }
 
+  private held: { after: number; released: Promise<void> } | undefined = undefined;
+
+  /**
+   * Makes generations stop after `after` tokens until the returned function is called: a test
+   * cuts a stream that is certainly unfinished.
+   */
+  hold(after: number): () => void {
+    let release = (): void => {};
+    this.held = { after, released: new Promise<void>((resolve) => (release = resolve)) };
+    return () => {
+      this.held = undefined;
+      release();
+    };
+  }
+
   // The generation runs on its own, whatever happens to the connections that follow it.
   private async produce(chat: Chat, prompt: string): Promise<void> {
     for (const token of tokensFor(prompt, this.tokens)) {
+      if (this.held && chat.events.length >= this.held.after) await this.held.released;
       await sleep(this.pace);
       chat.events.push(token);
       this.notify(chat);
@@ -123,7 +161,10 @@ export class ChatLog {
     for (let seq = after + 1; ; seq++) {
       while (seq > chat.events.length && !chat.finished) await chat.next;
       if (writer.signal.aborted) return;
-      if (cut === sent) return cutNow(destroy);
+      if (cut === sent) {
+        await this.untilSeen(after + sent);
+        return cutNow(writer, destroy);
+      }
       if (seq > chat.events.length) return; // finished: the endpoint's `done` frame follows
       await writer.send(chat.events[seq - 1], { id: `${chat.gen}.${seq}` });
       sent += 1;
@@ -188,10 +229,13 @@ export class ChatLog {
   }
 }
 
-async function cutNow(destroy: () => void): Promise<void> {
-  // Let what was written reach the socket first, so the cut falls exactly here.
-  await sleep(20);
+async function cutNow(writer: SseWriter, destroy: () => void): Promise<void> {
+  // Let the frames written so far reach the socket (the Node transport joins a tick's frames),
+  // then close it once they are flushed; hold the producer until the engine sees the close, so
+  // the `done` frame is never written: the cut falls exactly here.
+  await new Promise((resolve) => setImmediate(resolve));
   destroy();
+  if (!writer.signal.aborted) await once(writer.signal, 'abort');
 }
 
 export const startHeaders = (id: string, chat: Chat): Headers =>
@@ -242,7 +286,8 @@ async function listen(server: Server): Promise<TestServer> {
   };
 }
 
-const destroyer = (req: IncomingMessage) => () => req.socket.destroy();
+// `destroySoon`: FIN once what was written is flushed, then destroy: a cut, not a lost frame.
+const destroyer = (req: IncomingMessage) => () => req.socket.destroySoon();
 
 function expressApp(log: ChatLog): Server {
   const app = express();
