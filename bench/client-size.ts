@@ -1,6 +1,6 @@
 /**
  * The client's weight in a browser bundle: `ssekit/client` (with eventsource-parser, which it
- * bundles) beside `@microsoft/fetch-event-source` and `eventsource-client`, each bundled alone by
+ * bundles), whole and as an app that imports only `connect` (tree-shaken), beside `@microsoft/fetch-event-source` and `eventsource-client`, each bundled alone by
  * esbuild (ESM, minified, browser platform, every dependency inlined), then gzipped (level 9)
  * and brotli-compressed (quality 11). Run: `node --import tsx bench/client-size.ts`.
  */
@@ -11,7 +11,8 @@ import { build } from 'esbuild';
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 const contenders = [
-  { name: 'ssekit/client', entry: `export * from './src/client.ts';` },
+  { name: 'ssekit/client (all)', entry: `export * from './src/client.ts';` },
+  { name: 'ssekit/client (connect only)', entry: `export { connect } from './src/client.ts';` },
   {
     name: '@microsoft/fetch-event-source',
     entry: `export * from '@microsoft/fetch-event-source';`,

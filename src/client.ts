@@ -30,6 +30,13 @@ export {
 } from './client/connect.js';
 export type { ClientFormat, WireMessage } from './client/read.js';
 export {
+  type ChatReconnectOptions,
+  type ChatSendOptions,
+  chatTransport,
+  type ChatTransportOptions,
+  type SseChatTransport,
+} from './client/chat-transport.js';
+export {
   SseClientError,
   type SseClientErrorCode,
   type SseClientErrorDetails,
