@@ -30,6 +30,8 @@ async function bundle(entry: string): Promise<Uint8Array> {
     target: 'es2022',
     write: false,
     logLevel: 'silent',
+    // node_modules may be a symlink (a worktree sharing another's): resolve inside this package.
+    preserveSymlinks: true,
   });
   const [file] = result.outputFiles;
   if (!file) throw new Error('esbuild wrote nothing');

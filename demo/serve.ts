@@ -23,6 +23,8 @@ function clientBundle(): string {
     minify: true,
     write: false,
     logLevel: 'silent',
+    // node_modules may be a symlink (a worktree sharing another's): resolve inside this package.
+    preserveSymlinks: true,
   });
   return result.outputFiles[0]?.text ?? '';
 }

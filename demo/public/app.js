@@ -1,7 +1,8 @@
 // The demo page: streams /api/chat or /api/agent with EventSource (GET) or with ssekit/client
 // (fetch, POST), shows tokens as they arrive, and stops the server's producer on Stop. The
-// "resumable" transport streams a chat from POST /api/chats/:id; "Cut connection" drops it, and
-// ssekit/client resumes it with GET /api/chats/:id/stream and Last-Event-ID: the answer goes on.
+// resumable chat streams POST /api/chats/:id with ssekit/client: "Cut connection" drops it and
+// the client resumes with GET /api/chats/:id/stream and Last-Event-ID (the answer goes on); a
+// reload mid-answer follows the same generation again (the page remembers the chat id).
 // No build step: /client.js is ssekit/client, bundled by the demo server.
 import { connect } from '/client.js';
 
@@ -26,7 +27,7 @@ function setStatus(state, text) {
   const busy = state === 'streaming' || state === 'reconnecting';
   sendButton.disabled = busy;
   stopButton.disabled = !busy;
-  cutButton.disabled = !(busy && form.elements.transport.value === 'resumable');
+  cutButton.disabled = !(busy && form.elements.mode.value === 'resumable');
 }
 
 function setResumes(count, text) {
@@ -93,8 +94,12 @@ async function show(stream) {
       if (event.event === 'ssekit.reset') answer.textContent = '';
       else onEvent(event.event, event.data);
     }
-    if (stream.outcome !== 'closed') setStatus('done', 'Done');
+    // A resumable chat that ended (or has nothing to resume: 204) needs no resume after a reload.
+    if (stream.outcome !== 'closed') sessionStorage.removeItem(CHAT_KEY);
+    if (stream.outcome === 'done') setStatus('done', 'Done');
+    else if (stream.outcome === 'no-content') setStatus('idle', 'Nothing to resume');
   } catch (error) {
+    sessionStorage.removeItem(CHAT_KEY);
     if (error && error.code === 'SERVER_ERROR') setStatus('error', errorText(error.data));
     else if (error && error.code === 'STREAM_CUT') setStatus('error', 'Connection lost');
     else setStatus('error', String((error && error.message) || error));
@@ -110,8 +115,18 @@ function viaFetch(path, prompt) {
   return () => stream.close();
 }
 
-function viaResumable(prompt) {
-  const id = `page-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+/** Where the page keeps the id of a resumable chat that has not ended, across reloads. */
+const CHAT_KEY = 'ssekit-demo-chat';
+
+/**
+ * Streams a resumable chat with ssekit/client: `POST /api/chats/:id` to start it, or (after a
+ * reload) `GET /api/chats/:id/stream` to follow it from its start. The fetch it uses can drop its
+ * connection, as a network would: the client then resumes with `Last-Event-ID`.
+ */
+function viaResumable(prompt, pendingId) {
+  const id =
+    pendingId ?? `page-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  sessionStorage.setItem(CHAT_KEY, id);
   // A fetch whose connection the page can drop, as a network would: the stream sees a cut.
   let dropConnection = () => {};
   const droppable = (input, init) => {
@@ -122,15 +137,16 @@ function viaResumable(prompt) {
   };
   let resumes = 0;
   setResumes(0, '');
-  const stream = connect(`/api/chats/${encodeURIComponent(id)}`, {
-    json: { prompt },
+  const path = `/api/chats/${encodeURIComponent(id)}`;
+  const stream = connect(pendingId === undefined ? path : `${path}/stream`, {
+    ...(pendingId === undefined ? { json: { prompt } } : {}),
     fetch: droppable,
     onReconnect(info) {
       setStatus('reconnecting', `Reconnecting from ${info.lastEventId ?? 'the start'}…`);
     },
     onOpen(response) {
       const how = response.headers.get('ssekit-resume');
-      if (how === 'new') return;
+      if (how === 'new' || stream.reconnects === 0) return;
       resumes += 1;
       setResumes(resumes, `resumed ${resumes}× (SSEKit-Resume: ${how})`);
       setStatus('streaming', 'Streaming…');
@@ -141,7 +157,8 @@ function viaResumable(prompt) {
   return () => {
     stream.close();
     // The generation runs on without a reader (for a while): stop it for real.
-    void fetch(`/api/chats/${encodeURIComponent(id)}/stop`, { method: 'POST' });
+    sessionStorage.removeItem(CHAT_KEY);
+    void fetch(`${path}/stop`, { method: 'POST' });
   };
 }
 
@@ -155,10 +172,18 @@ form.addEventListener('submit', (event) => {
   setResumes(0, '');
   setStatus('streaming', 'Streaming…');
   const path = mode === 'agent' ? '/api/agent' : '/api/chat';
-  if (transport === 'resumable') stopCurrent = viaResumable(promptBox.value);
+  if (mode === 'resumable') stopCurrent = viaResumable(promptBox.value);
   else if (transport === 'fetch') stopCurrent = viaFetch(path, promptBox.value);
   else stopCurrent = viaEventSource(path, promptBox.value);
 });
+
+// A resumable chat that had not ended when the page was left continues now.
+const pendingChat = sessionStorage.getItem(CHAT_KEY);
+if (pendingChat !== null) {
+  form.elements.mode.value = 'resumable';
+  setStatus('streaming', 'Resuming…');
+  stopCurrent = viaResumable('', pendingChat);
+}
 
 stopButton.addEventListener('click', () => {
   stopCurrent();

@@ -31,6 +31,8 @@ export class ReaderQueue implements AsyncIterableIterator<ReadBatch> {
   finished = false;
   /** Called once when the reader finishes for any reason (for its owner's bookkeeping). */
   onFinish: (() => void) | undefined = undefined;
+  /** Called after the reader took events (its owner may push again). */
+  onTake: (() => void) | undefined = undefined;
   #events: StoredEvent[] = [];
   #end: StreamEnd | undefined = undefined;
   #error: unknown = undefined;
@@ -105,6 +107,7 @@ export class ReaderQueue implements AsyncIterableIterator<ReadBatch> {
         this.#events = [];
         const end = this.#end;
         if (end !== undefined) this.#finish();
+        else this.onTake?.();
         return { done: false, value: end === undefined ? { events } : { events, end } };
       }
       await new Promise<void>((resolve) => (this.#wake = resolve));

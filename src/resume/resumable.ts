@@ -10,7 +10,14 @@ import { isSseError, SseError } from '../errors.js';
 import { formatFields, serializeData } from '../format.js';
 import { type FormatOption, type FrameFormat, resolveFormat } from '../frames.js';
 import { resolveOptions, type SseEvent, sseEvent } from '../options.js';
-import { type Producer, runStream, type SseTransport, type StreamRun } from '../stream.js';
+import {
+  isSource,
+  type Producer,
+  runStream,
+  type Source,
+  type SseTransport,
+  type StreamRun,
+} from '../stream.js';
 import { isGeneration, newGeneration, unref } from './config.js';
 import { memoryStore } from './memory.js';
 import { ReaderQueue } from './queue.js';
@@ -85,9 +92,11 @@ export interface ResumableOptions {
    */
   storeTimeoutMs?: number | undefined;
   /**
-   * The most live events queued for the original request's reader while its client is slow; past
-   * it the reader is cut (the response ends without a terminal frame) and the client resumes.
-   * Readers of a resume are bounded by the store's `readerLimit`.
+   * The most live events queued for the original request's reader. The producer waits while that
+   * reader holds half of it (the original client sets the pace, as without resume); a reader that
+   * holds the producer back for 2 s, or passes the bound, is cut (the response ends without a
+   * terminal frame) and its client resumes from the log. Readers of a resume are bounded by the
+   * store's `readerLimit` and never slow the producer.
    * @defaultValue `1024`
    */
   readerLimit?: number | undefined;
@@ -187,8 +196,13 @@ export interface Resumable {
   close(): Promise<void>;
 }
 
+const noop = (): void => {};
+
 /** Producers are paused while this many events wait for the store. */
 const HIGH_WATER = 512;
+
+/** Milliseconds a local reader may hold the producer back before it is cut. */
+const STALL_MS = 2000;
 
 function nonNegative(field: string, value: unknown, fallback: number): number {
   const resolved = value ?? fallback;
@@ -389,6 +403,8 @@ class ResumableImpl implements Resumable {
     });
   }
 
+  readonly onError = (error: unknown): void => this.report(error);
+
   report(error: unknown): void {
     try {
       this.config.onError?.(error);
@@ -431,6 +447,9 @@ class ResumableImpl implements Resumable {
     }
     const created = await this.store.create(streamId, { gen: newGeneration(), ifRunning, tags });
     const { meta } = created;
+    // A source made before the start (an SDK stream already requested) is not needed when the
+    // start joins or conflicts: stop it, so that upstream call ends. A handler costs nothing.
+    if (created.role !== 'producer' && isSource(producer)) discard(producer, this.onError);
     if (created.role === 'conflict')
       return { status: 409, headers: {}, source: undefined, gen: meta.gen };
     if (created.role === 'follower') {
@@ -446,7 +465,7 @@ class ResumableImpl implements Resumable {
     return {
       status: 200,
       headers: this.headers(streamId, 'new', `${meta.gen}.0`),
-      source: new ReplySource(meta.gen, [], local, () => generation.detach(local)),
+      source: new ReplySource(meta.gen, [], local, () => generation.detach(local), this.onError),
       gen: meta.gen,
     };
   }
@@ -504,14 +523,14 @@ class ResumableImpl implements Resumable {
       return {
         status: 200,
         headers,
-        source: new ReplySource(meta.gen, prefix, undefined, undefined),
+        source: new ReplySource(meta.gen, prefix, undefined, undefined, this.onError),
         gen: meta.gen,
       };
     const batches = this.store.read(streamId, meta.gen, after)[Symbol.asyncIterator]();
     return {
       status: 200,
       headers,
-      source: new ReplySource(meta.gen, prefix, batches, undefined),
+      source: new ReplySource(meta.gen, prefix, batches, undefined, this.onError),
       gen: meta.gen,
     };
   }
@@ -559,6 +578,7 @@ class ReplySource implements AsyncIterableIterator<SseEvent> {
   readonly prefix: SseEvent[];
   readonly batches: AsyncIterator<ReadBatch, undefined> | undefined;
   readonly onClose: (() => void) | undefined;
+  readonly onError: (error: unknown) => void;
   pending: readonly StoredEvent[] = [];
   index = 0;
   end: StreamEnd | undefined = undefined;
@@ -569,7 +589,9 @@ class ReplySource implements AsyncIterableIterator<SseEvent> {
     prefix: SseEvent[],
     batches: AsyncIterator<ReadBatch, undefined> | undefined,
     onClose: (() => void) | undefined,
+    onError: (error: unknown) => void,
   ) {
+    this.onError = onError;
     this.gen = gen;
     this.prefix = prefix;
     this.batches = batches;
@@ -631,7 +653,8 @@ class ReplySource implements AsyncIterableIterator<SseEvent> {
     if (this.closed) return;
     this.closed = true;
     this.pending = [];
-    void this.batches?.return?.();
+    // Releasing the read: a store whose release fails has nobody else to tell than onError.
+    this.batches?.return?.().catch(this.onError);
     this.onClose?.();
   }
 
@@ -646,6 +669,53 @@ class ReplySource implements AsyncIterableIterator<SseEvent> {
 }
 
 type StopReason = 'stopped' | 'replaced' | 'detached';
+
+/** Stops a source that will not be read: cancels a stream, destroys a Readable, ends an iterator. */
+function discard(source: Source, onError: (error: unknown) => void): void {
+  try {
+    if (typeof (source as ReadableStream).cancel === 'function') {
+      (source as ReadableStream).cancel().catch(onError);
+      return;
+    }
+    const { destroy } = source as { destroy?: (() => void) | undefined };
+    if (typeof destroy === 'function') destroy.call(source);
+    const iterator =
+      Symbol.asyncIterator in source
+        ? source[Symbol.asyncIterator]()
+        : (source as Iterable<unknown>)[Symbol.iterator]();
+    Promise.resolve(iterator.return?.()).catch(onError);
+  } catch (error) {
+    onError(error);
+  }
+}
+
+const flushQueue: Generation[] = [];
+let channel: MessageChannel | undefined;
+
+function flushScheduled(): void {
+  // Node: an idle port must not keep the process alive; it is held only while a flush waits.
+  unref(channel?.port1);
+  for (const generation of flushQueue.splice(0)) generation.flushing = generation.flush();
+}
+
+/**
+ * Runs the scheduled flushes after the current task: a `MessageChannel` message (a macrotask
+ * that comes before timers, where the runtime has one), else a zero timeout.
+ */
+function afterTask(generation: Generation): void {
+  flushQueue.push(generation);
+  if (flushQueue.length > 1) return;
+  if (typeof MessageChannel !== 'function') {
+    setTimeout(flushScheduled, 0);
+    return;
+  }
+  if (channel === undefined) {
+    channel = new MessageChannel();
+    channel.port1.onmessage = flushScheduled;
+  }
+  (channel.port1 as { ref?: () => void }).ref?.();
+  channel.port2.postMessage(null);
+}
 
 /**
  * One generation produced on this instance: the producer runs on the engine with the log as its
@@ -662,7 +732,7 @@ class Generation {
   readonly ended: Promise<void>;
   resolveEnded: () => void = () => {};
   engine: StreamRun | undefined = undefined;
-  staged: Array<{ data: unknown; event: string | undefined }> = [];
+  staged: Array<{ seq: number; data: unknown; event?: string | undefined }> = [];
   stagedHead = 0;
   seq = 0;
   batch: StoredEvent[] = [];
@@ -677,9 +747,18 @@ class Generation {
   leaseTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   detachTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   detachDue = false;
+  stallTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  scheduled = false;
+  appendStartedAt = 0;
+  watchdog: ReturnType<typeof setInterval> | undefined = undefined;
   flushing: Promise<void> | undefined = undefined;
 
+  readonly storeFailure: Promise<void>;
+  markStoreDown: () => void = noop;
+  storeIsDown = false;
+
   constructor(owner: ResumableImpl, streamId: string, gen: string) {
+    this.storeFailure = new Promise<void>((resolve) => (this.markStoreDown = resolve));
     this.owner = owner;
     this.streamId = streamId;
     this.gen = gen;
@@ -710,7 +789,9 @@ class Generation {
       if (event !== undefined) formatFields({ event }); // refuses CR/LF as every format does
       // Stored as a store would give it back: JSON values through one JSON round trip.
       const stored = typeof data === 'string' ? data : (JSON.parse(serializeData(data)) as unknown);
-      this.staged.push({ data: stored, event });
+      this.staged.push(
+        event === undefined ? { seq: 0, data: stored } : { seq: 0, data: stored, event },
+      );
       return '\u0001';
     },
     comment: () => undefined,
@@ -722,30 +803,62 @@ class Generation {
       for (let i = 0; i < chunk.length; i++) {
         const staged = this.staged[this.stagedHead++];
         if (staged === undefined) throw new Error('ssekit: a frame without a staged event (a bug)');
-        const seq = ++this.seq;
-        this.batch.push(
-          staged.event === undefined
-            ? { seq, data: staged.data }
-            : { seq, data: staged.data, event: staged.event },
-        );
+        staged.seq = ++this.seq; // the staged object is the stored event
+        this.batch.push(staged);
       }
       if (this.stagedHead === this.staged.length) {
         this.staged = [];
         this.stagedHead = 0;
       }
-      if (!this.appending) this.flushing = this.flush();
-      return this.batch.length < HIGH_WATER;
+      this.schedule();
+      return !this.busy();
     },
-    waitForDrain: () =>
-      this.batch.length < HIGH_WATER || this.failure !== undefined
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => (this.wake = resolve)),
+    waitForDrain: () => {
+      if (!this.busy()) return Promise.resolve();
+      if (this.stallTimer === undefined && this.readerFull() !== undefined) {
+        this.stallTimer = setTimeout(() => this.cutStalled(), STALL_MS);
+        unref(this.stallTimer);
+      }
+      return new Promise<void>((resolve) => (this.wake = resolve));
+    },
     close: () => {},
   };
+
+  /**
+   * Whether the producer should wait: too many events wait for the store, or a local reader (the
+   * original request's) holds half its bound. A reader that keeps the producer waiting for
+   * {@link STALL_MS} is cut (it resumes from its last id), so one stalled client cannot hold the
+   * generation back for the others.
+   */
+  busy(): boolean {
+    if (this.failure !== undefined) return false;
+    return this.batch.length >= HIGH_WATER || this.readerFull() !== undefined;
+  }
+
+  readerFull(): ReaderQueue | undefined {
+    for (const queue of this.local) if (queue.size * 2 >= queue.limit) return queue;
+    return undefined;
+  }
+
+  cutStalled(): void {
+    this.stallTimer = undefined;
+    for (const queue of this.local) {
+      if (queue.size * 2 < queue.limit) continue;
+      queue.fail(
+        new SseError(
+          'READER_OVERFLOW',
+          `the reader held the producer back for ${STALL_MS} ms and was cut; it resumes from its last id`,
+        ),
+      );
+      this.local.delete(queue);
+    }
+    this.release();
+  }
 
   /** A local reader from the first event: the original request's. */
   attach(): ReaderQueue {
     const queue = new ReaderQueue(this.owner.config.readerLimit);
+    queue.onTake = () => this.release();
     this.local.add(queue);
     this.cancelDetach();
     return queue;
@@ -777,7 +890,7 @@ class Generation {
     if (this.failure !== undefined || this.stopReason !== undefined) return;
     this.failure = { error, reason };
     this.owner.report(error);
-    this.engine?.abort(error);
+    // The engine is already ending (it reported the error): what it accepted still reaches the log.
   }
 
   stop(reason: StopReason): void {
@@ -792,32 +905,30 @@ class Generation {
     this.engine?.abort(new SseError('CLIENT_GONE', message));
   }
 
+  /**
+   * Schedules one flush of what is batched, after the current task: the events a producer sends
+   * in one turn of the event loop (a burst, or the tokens of one upstream chunk) go to the store
+   * in one append. Events sent while an append is in flight go in the next one.
+   */
+  schedule(): void {
+    if (this.appending || this.scheduled) return;
+    this.scheduled = true;
+    afterTask(this);
+  }
+
   async flush(): Promise<void> {
+    this.scheduled = false;
+    if (this.appending) return;
     this.appending = true;
-    const { store, storeTimeoutMs } = this.owner.config;
+    const { store } = this.owner.config;
     try {
       while (this.batch.length > 0 && this.failure?.reason !== 'store_unavailable') {
         const events = this.batch;
         this.batch = [];
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new SseError(
-                  'STORE_UNAVAILABLE',
-                  `a store append took longer than storeTimeoutMs (${storeTimeoutMs} ms)`,
-                ),
-              ),
-            storeTimeoutMs,
-          );
-          unref(timer);
-        });
-        try {
-          await Promise.race([store.append(this.streamId, this.gen, events), timeout]);
-        } finally {
-          clearTimeout(timer);
-        }
+        this.appendStartedAt = Date.now();
+        this.watchAppends();
+        await store.append(this.streamId, this.gen, events);
+        this.appendStartedAt = 0;
         for (const queue of this.local) {
           if (!queue.push(events)) this.local.delete(queue);
         }
@@ -826,16 +937,43 @@ class Generation {
     } catch (error) {
       this.storeFailed(error);
     } finally {
+      this.appendStartedAt = 0;
       this.appending = false;
       this.release();
     }
   }
 
+  /** One timer per generation (not one per append) fails an append that takes too long. */
+  watchAppends(): void {
+    if (this.watchdog !== undefined) return;
+    const { storeTimeoutMs } = this.owner.config;
+    this.watchdog = setInterval(
+      () => {
+        const since = this.appendStartedAt;
+        if (since === 0 || Date.now() - since < storeTimeoutMs) return;
+        this.storeFailed(
+          new SseError(
+            'STORE_UNAVAILABLE',
+            `a store append took longer than storeTimeoutMs (${storeTimeoutMs} ms)`,
+          ),
+        );
+      },
+      Math.max(10, Math.min(storeTimeoutMs, 1000)),
+    );
+    unref(this.watchdog);
+  }
+
   release(): void {
-    if (this.batch.length >= HIGH_WATER && this.failure === undefined) return;
+    if (this.busy()) return;
+    if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
     const wake = this.wake;
     this.wake = undefined;
     wake?.();
+  }
+
+  storeDown(): boolean {
+    return this.storeIsDown;
   }
 
   storeFailed(error: unknown): void {
@@ -844,6 +982,8 @@ class Generation {
       ? error
       : new SseError('STORE_UNAVAILABLE', 'a store append failed', { cause: error });
     this.batch = [];
+    this.storeIsDown = true;
+    this.markStoreDown();
     if (this.failure === undefined) {
       this.failure = { error: typed, reason: fenced ? 'fenced' : 'store_unavailable' };
       this.owner.report(typed);
@@ -858,13 +998,17 @@ class Generation {
 
   /** The engine has ended: store what was accepted, then finalize. */
   async complete(): Promise<void> {
-    // Events the engine accepted before it ended are stored before the end is.
-    while (this.flushing !== undefined) {
+    // Events the engine accepted before it ended are stored before the end is, unless the store
+    // itself failed (an append that hangs is given up on: the watchdog fails it).
+    while (this.flushing !== undefined && !this.storeDown()) {
       const flushing = this.flushing;
-      await flushing;
+      await Promise.race([flushing, this.storeFailure]);
       if (this.flushing === flushing) this.flushing = undefined;
     }
-    if (this.batch.length > 0 && this.failure === undefined) await this.flush();
+    if (this.batch.length > 0 && !this.storeDown()) {
+      this.flushing = this.flush();
+      await Promise.race([this.flushing, this.storeFailure]);
+    }
     this.finished = true;
     this.stopTimers();
     const { failure, stopReason } = this;
@@ -875,11 +1019,11 @@ class Generation {
           ? { state: 'stopped', reason: stopReason }
           : { state: 'done', reason: undefined };
     if (failure?.reason !== 'fenced') {
-      try {
-        await this.owner.store.finalize(this.streamId, this.gen, end);
-      } catch (error) {
-        this.owner.report(error);
-      }
+      const finalizing = this.owner.store
+        .finalize(this.streamId, this.gen, end)
+        .then(noop, (error: unknown) => this.owner.report(error));
+      // A failing store may never answer: its readers were already told, so do not wait on it.
+      if (!this.storeDown()) await finalizing;
     }
     for (const queue of this.local) queue.end(end);
     this.local.clear();
@@ -936,6 +1080,10 @@ class Generation {
   }
 
   stopTimers(): void {
+    if (this.watchdog !== undefined) clearInterval(this.watchdog);
+    this.watchdog = undefined;
+    if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
     if (this.leaseTimer !== undefined) clearTimeout(this.leaseTimer);
     this.leaseTimer = undefined;
     this.cancelDetach();

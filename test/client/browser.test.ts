@@ -44,6 +44,8 @@ beforeAll(async () => {
     target: 'es2022',
     write: false,
     logLevel: 'silent',
+    // node_modules may be a symlink (a worktree sharing another's): resolve inside this package.
+    preserveSymlinks: true,
   });
   bundle = result.outputFiles[0]?.text ?? '';
   browser = await chromium.launch({

@@ -1,6 +1,6 @@
 /**
- * The demo page on ssekit/client, in headless Chromium, on every demo app: the "resumable chat"
- * transport streams POST /api/chats/:id; "Cut connection" drops it mid-answer and the answer goes
+ * The demo page on ssekit/client, in headless Chromium, on every demo app: the "Resumable chat"
+ * mode streams POST /api/chats/:id; "Cut connection" drops it mid-answer and the answer goes
  * on (GET /api/chats/:id/stream with Last-Event-ID), with every token once and the prompt run
  * once. Skips without Chromium, unless CI=true (then a missing browser fails).
  */
@@ -43,7 +43,7 @@ describe.skipIf(!available)('the demo page resuming a cut answer', () => {
         const tokens = tokenize(answerFor(prompt));
         const release = stack.emulator.hold(5);
         await page.fill('#prompt', prompt);
-        await page.check('input[name=transport][value=resumable]');
+        await page.check('input[name=mode][value=resumable]');
         await page.click('#send');
         await page.waitForFunction(
           (text) => document.querySelector('#answer')?.textContent === text,

@@ -69,6 +69,7 @@ describe.skipIf(!available)('the React recipe in Chromium', () => {
       platform: 'browser',
       write: false,
       logLevel: 'silent',
+      preserveSymlinks: true, // node_modules may be a symlink to another checkout's
     });
     bundle = result.outputFiles[0]?.text ?? '';
     browser = await chromium.launch({

@@ -1,12 +1,13 @@
 /**
  * Chromium's own EventSource against each demo app's resume route, through a proxy that drops
  * the connection mid-answer: the browser reconnects by itself with `Last-Event-ID` and receives
- * every event once. Skips without Chromium, unless `CI=true` (then a missing browser fails).
+ * every event once; and the demo page's resumable chat continues the same generation across a
+ * reload. Skips without Chromium, unless `CI=true` (then a missing browser fails).
  */
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { answerFor } from '../../demo/emulator.js';
+import { answerFor, tokenize } from '../../demo/emulator.js';
 import { readEvents } from '../resume/helpers.js';
 import { frameworks, type Stack, startStack } from './helpers.js';
 import { type DropProxy, startDropProxy } from './resume-helpers.js';
@@ -85,6 +86,57 @@ describe.skipIf(!available)('Chromium EventSource resuming a chat', () => {
         const ids = state.seen.map(([id]) => id);
         expect(new Set(ids).size).toBe(ids.length);
         expect(state.seen.map(([, data]) => data).join('')).toBe(answerFor(prompt));
+      } finally {
+        await page.close();
+      }
+    },
+    30_000,
+  );
+});
+
+describe.skipIf(!available)('the demo page: a resumable chat survives a reload', () => {
+  let browser: Browser;
+  let stack: Stack | undefined;
+  beforeAll(async () => {
+    browser = await chromium.launch({
+      executablePath,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-quic'],
+    });
+  });
+  afterAll(() => browser?.close());
+  afterEach(async () => {
+    await stack?.close();
+    stack = undefined;
+  });
+
+  it.each(frameworks)(
+    'on %s: a reload mid-answer continues the same generation to its end',
+    async (framework) => {
+      stack = await startStack(framework);
+      const page = await browser.newPage();
+      try {
+        const prompt = `reload ${framework}`;
+        const tokens = tokenize(answerFor(prompt));
+        const release = stack.emulator.hold(5);
+        await page.goto(`${stack.demo.url}/`);
+        await page.fill('#prompt', prompt);
+        await page.check('input[name=mode][value=resumable]');
+        await page.click('#send');
+        await page.waitForFunction(
+          (expected) => document.querySelector('#answer')?.textContent === expected,
+          tokens.slice(0, 5).join(''),
+        );
+        await page.reload(); // mid-answer: the generation goes on without the page
+        await page.waitForFunction(
+          (expected) => document.querySelector('#answer')?.textContent === expected,
+          tokens.slice(0, 5).join(''),
+        );
+        release();
+        await page.waitForFunction(
+          () => (document.querySelector('#status') as HTMLElement).dataset.state === 'done',
+        );
+        expect(await page.$eval('#answer', (el) => el.textContent)).toBe(answerFor(prompt));
+        expect(stack.emulator.stats).toEqual({ requests: 1, completed: 1, aborted: 0 });
       } finally {
         await page.close();
       }

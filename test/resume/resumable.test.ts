@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isSseError, type Producer, type SseOptions } from 'ssekit';
+import { customFormat, isSseError, type Producer, type SseOptions, toSseResponse } from 'ssekit';
 import {
   createResumable,
   memoryStore,
@@ -160,6 +160,61 @@ describe('loss is never silent', () => {
     expect(JSON.parse(resumed.events.at(-1)?.data as string)).toMatchObject({
       code: 'internal_error',
     });
+  });
+
+  it('a producer that throws after sends it did not await still stores every accepted event', async () => {
+    const { url } = await setup(() => (writer) => {
+      for (let i = 0; i < 100; i++) void writer.send(`t${i}`);
+      throw new Error('after the sends');
+    });
+    const got = await readEvents(`${url}/s/j2`, { method: 'POST' });
+    expect(dataOf(got.events)).toEqual(Array.from({ length: 100 }, (_, i) => `t${i}`));
+    expect(JSON.parse(got.events.at(-1)?.data as string)).toMatchObject({ code: 'internal_error' });
+  });
+
+  it('a store append that hangs fails the producer with STORE_UNAVAILABLE and ends readers with store_unavailable', async () => {
+    const store = memoryStore();
+    let hang = false;
+    const errors: unknown[] = [];
+    const slow: ResumeStore = {
+      instanceId: store.instanceId,
+      leaseMs: store.leaseMs,
+      create: (...args) => store.create(...args),
+      append: (...args) => (hang ? new Promise<void>(() => {}) : store.append(...args)),
+      finalize: (...args) => store.finalize(...args),
+      meta: (...args) => store.meta(...args),
+      read: (...args) => store.read(...args),
+      renew: (...args) => store.renew(...args),
+      requestStop: (...args) => store.requestStop(...args),
+      onStop: (...args) => store.onStop(...args),
+      close: () => store.close(),
+    };
+    let aborted: unknown;
+    const { url } = await setup(
+      () => async (writer) => {
+        writer.signal.addEventListener('abort', () => {
+          aborted = writer.signal.reason as unknown;
+        });
+        await writer.send('stored');
+        await sleep(30);
+        hang = true;
+        await writer.send('never stored');
+        await sleep(5000);
+      },
+      { store: slow, storeTimeoutMs: 200, onError: (error) => errors.push(error) },
+    );
+    const started = Date.now();
+    const got = await readEvents(`${url}/s/hang`, { method: 'POST' });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(dataOf(got.events)).toEqual(['stored']);
+    expect(JSON.parse(got.events.at(-1)?.data as string)).toEqual({
+      code: 'store_unavailable',
+      error: 'The stream store is unavailable',
+    });
+    expect(isSseError(aborted) && aborted.code).toBe('STORE_UNAVAILABLE');
+    expect(errors.some((error) => isSseError(error) && error.code === 'STORE_UNAVAILABLE')).toBe(
+      true,
+    );
   });
 
   it('a generation whose producer stopped renewing ends its followers with producer_lost, and can start again', async () => {
@@ -398,6 +453,27 @@ describe('every frame format', () => {
     expect(await rest.text()).toBe('bc');
   });
 
+  it('a custom format: the same cursor header and query, and a reset that is the header only', async () => {
+    const lines = customFormat({ prefix: 'token=', suffix: '\n' });
+    const { url } = await setup(
+      () => tokens(['a', 'b', 'c']).producer,
+      { format: lines },
+      {
+        format: lines,
+        heartbeat: false,
+      },
+    );
+    const response = await fetch(`${url}/s/cf`, { method: 'POST' });
+    const gen = (response.headers.get('ssekit-cursor') as string).split('.')[0] as string;
+    expect(await response.text()).toBe('token=a\ntoken=b\ntoken=c\n');
+    const rest = await fetch(`${url}/s/cf/stream?cursor=${gen}.2`);
+    expect(rest.headers.get('ssekit-resume')).toBe('continued');
+    expect(await rest.text()).toBe('token=c\n');
+    const reset = await fetch(`${url}/s/cf/stream?cursor=elsewhere.1`);
+    expect(reset.headers.get('ssekit-resume')).toBe('reset');
+    expect(await reset.text()).toBe('token=a\ntoken=b\ntoken=c\n');
+  });
+
   it('SSE with a named endpoint event and JSON data keeps names and values', async () => {
     const { url } = await setup(
       () => async (writer) => {
@@ -496,4 +572,59 @@ describe('bounded readers', () => {
     expect(restIds[0]).toBe(`${(ids.at(-1) as string).split('.')[0]}.${ids.length + 1}`);
     paused.destroy();
   }, 60_000);
+});
+
+describe('fetch runtimes', () => {
+  it('a reply pipes through toSseResponse with its headers, and resumes the same way', async () => {
+    const resumable = createResumable();
+    open.push(resumable, resumable.store);
+    const reply = await resumable.start('web', ['a', 'b', 'c']);
+    const response = await toSseResponse(reply.source as AsyncIterable<unknown>, {
+      headers: { ...reply.headers },
+      done: { data: '[DONE]' },
+      heartbeat: false,
+    });
+    expect(response.headers.get('ssekit-resume')).toBe('new');
+    const gen = reply.gen as string;
+    expect(await response.text()).toBe(
+      `id: ${gen}.1\ndata: a\n\nid: ${gen}.2\ndata: b\n\nid: ${gen}.3\ndata: c\n\ndata: [DONE]\n\n`,
+    );
+    const again = await resumable.resume('web', { cursor: `${gen}.1` });
+    const rest = await toSseResponse(again.source as AsyncIterable<unknown>, {
+      headers: { ...again.headers },
+      heartbeat: false,
+    });
+    expect(rest.headers.get('ssekit-cursor')).toBe(`${gen}.1`);
+    expect(await rest.text()).toBe(`id: ${gen}.2\ndata: b\n\nid: ${gen}.3\ndata: c\n\n`);
+  });
+});
+
+describe('a start that joins', () => {
+  it('stops a source made for it that will not be read (its upstream call ends)', async () => {
+    const resumable = createResumable();
+    open.push(resumable, resumable.store);
+    const first = await resumable.start(
+      'j',
+      (async function* () {
+        yield 'a';
+        await sleep(200);
+        yield 'b';
+      })(),
+    );
+    let returned = false;
+    const unused = (async function* () {
+      try {
+        await Promise.resolve();
+        yield 'never';
+      } finally {
+        returned = true;
+      }
+    })();
+    await unused.next(); // started, like an SDK stream that has already sent its request
+    const joined = await resumable.start('j', unused);
+    expect(joined.headers['ssekit-resume']).toBe('continued');
+    await waitFor(() => returned);
+    await first.source?.return?.();
+    await joined.source?.return?.();
+  });
 });
