@@ -110,8 +110,9 @@ export interface ReconnectInfo {
 /** Options of the reconnects after a cut. */
 export interface ResumeOptions {
   /**
-   * The most reconnects in a row that fail to deliver an event; the count starts again once an
-   * event arrives. After the last one the stream throws `STREAM_CUT`.
+   * The most reconnects in a row that fail to deliver an event (a network error, or a `502`,
+   * `503` or `504` answer); the count starts again once an event arrives. After the last one the
+   * stream throws `STREAM_CUT`; any other non-2xx answer throws `HTTP_ERROR` at once.
    * @defaultValue `5`
    */
   attempts?: number | undefined;
@@ -219,6 +220,8 @@ export interface SseStream<M extends EventMap = DefaultEvents> extends AsyncIter
 }
 
 const CLOSED = Symbol('closed');
+/** Statuses a reconnect retries (the `GET` is safe to repeat): gateways and a server restarting. */
+const RETRYABLE = new Set([502, 503, 504]);
 const parseJson = (data: string): unknown => JSON.parse(data) as unknown;
 const defaultDone = (message: WireMessage): boolean =>
   message.data === '[DONE]' || message.event === 'done';
@@ -442,6 +445,13 @@ export function connect<M extends EventMap = DefaultEvents>(
           await response.body?.cancel();
           return;
         }
+        if (!first && RETRYABLE.has(response.status)) {
+          // A reconnect that met a proxy or a server restarting (a deploy): an attempt that failed.
+          cut = await httpError(response);
+          response = undefined;
+        }
+      }
+      if (response) {
         await check(response, format);
         state.response = response;
         options.onOpen?.(response);
@@ -607,21 +617,23 @@ export function connect<M extends EventMap = DefaultEvents>(
   };
 }
 
-async function check(response: Response, format: ClientFormat): Promise<void> {
-  if (!response.ok) {
-    let body: string | undefined;
-    let cause: unknown;
-    try {
-      body = await response.text();
-    } catch (error) {
-      cause = error; // the status is the error; the body could not be read, and says why
-    }
-    throw new SseClientError(
-      'HTTP_ERROR',
-      `the server answered ${response.status} ${response.statusText}`.trimEnd(),
-      { response, body, ...(cause === undefined ? {} : { cause }) },
-    );
+async function httpError(response: Response): Promise<SseClientError> {
+  let body: string | undefined;
+  let cause: unknown;
+  try {
+    body = await response.text();
+  } catch (error) {
+    cause = error; // the status is the error; the body could not be read, and says why
   }
+  return new SseClientError(
+    'HTTP_ERROR',
+    `the server answered ${response.status} ${response.statusText}`.trimEnd(),
+    { response, body, ...(cause === undefined ? {} : { cause }) },
+  );
+}
+
+async function check(response: Response, format: ClientFormat): Promise<void> {
+  if (!response.ok) throw await httpError(response);
   const type = response.headers.get('content-type') ?? '';
   if (!CONTENT_TYPES[format].test(type) || response.body === null) {
     await response.body?.cancel();

@@ -190,12 +190,19 @@ export class ChatLog {
     }
   }
 
+  /** The resume route answers this many requests `503` first (a server restarting). */
+  unavailable = 0;
+
   /** How the resume route answers a cursor: `204`, or where to start and with which headers. */
   resume(
     id: string,
     cursor: string | undefined,
-  ): { status: 204 } | { chat: Chat; after: number; reset?: string; headers: Headers } {
+  ): { status: 204 | 503 } | { chat: Chat; after: number; reset?: string; headers: Headers } {
     this.resumes.push({ lastEventId: cursor, at: Date.now() });
+    if (this.unavailable > 0) {
+      this.unavailable -= 1;
+      return { status: 503 };
+    }
     const chat = this.chats.get(id);
     if (!chat) return { status: 204 };
     const match = cursor === undefined ? undefined : /^([\w-]{1,32})\.(\d+)$/.exec(cursor);
@@ -299,7 +306,7 @@ function expressApp(log: ChatLog): Server {
   });
   app.get('/chat/:id/stream', (req, res, next) => {
     const found = log.resume(req.params.id, req.get('last-event-id'));
-    if ('status' in found) return void res.status(204).end();
+    if ('status' in found) return void res.status(found.status).end();
     res.setHeaders(found.headers);
     const producer = (w: SseWriter) =>
       log.follow(w, found.chat, found.after, destroyer(req), found.reset);
@@ -331,7 +338,7 @@ function koaApp(log: ChatLog): Server {
   });
   router.get('/chat/:id/stream', async (ctx) => {
     const found = log.resume(ctx.params.id as string, ctx.get('last-event-id') || undefined);
-    if ('status' in found) return void (ctx.status = 204);
+    if ('status' in found) return void (ctx.status = found.status);
     setAll(ctx, found.headers);
     const producer = (w: SseWriter) =>
       log.follow(w, found.chat, found.after, destroyer(ctx.req), found.reset);
@@ -368,7 +375,7 @@ function honoApp(log: ChatLog): Server {
   });
   app.get('/chat/:id/stream', (c) => {
     const found = log.resume(c.req.param('id'), c.req.header('last-event-id'));
-    if ('status' in found) return c.body(null, 204);
+    if ('status' in found) return c.body(null, found.status);
     setAll(c, found.headers);
     const producer = (w: SseWriter) =>
       log.follow(w, found.chat, found.after, destroyer(c.env.incoming), found.reset);

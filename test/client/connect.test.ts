@@ -193,6 +193,25 @@ describe.each(frameworks)('ssekit/client on %s', (framework) => {
     expect((log.resumes[0]?.at ?? 0) - (reconnects[0]?.at ?? 0)).toBeGreaterThanOrEqual(295);
   });
 
+  it('retries a reconnect answered 503 (a server restarting), with backoff', async () => {
+    const log = new ChatLog();
+    log.cuts.push(3);
+    log.unavailable = 2;
+    const url = await start(log);
+    const reconnects: ReconnectInfo[] = [];
+    const events = await collect(
+      connect(`${url}/chat/u`, {
+        json: { prompt: 'deploy' },
+        resume: fast,
+        onReconnect: (info) => reconnects.push(info),
+      }),
+    );
+    expect(data(events)).toEqual(tokensFor('deploy', log.tokens));
+    expect(reconnects.map((r) => r.attempt)).toEqual([1, 2, 3]);
+    expect(reconnects[1]?.error).toMatchObject({ code: 'HTTP_ERROR', status: 503 });
+    expect(log.runs).toBe(1);
+  });
+
   it('stops on 204 when the stream was cut after its last event', async () => {
     const log = new ChatLog();
     log.tokens = 4;
