@@ -12,6 +12,9 @@ import {
   type SseMessage,
   type SseWriter,
   type StreamOptions,
+  type UIMessageChunk,
+  UIMessageParts,
+  uiMessageStream,
 } from 'ssekit';
 import { EMULATOR_TOOL, searchDocs } from './emulator.js';
 import type { Llm } from './llm.js';
@@ -70,6 +73,13 @@ export const endpoints: readonly Endpoint[] = [
     '/api/chats/:id/stop',
     'application/json',
     'stop chat :id, on whichever instance runs it',
+  ),
+  ep('POST', '/api/ui-chat', 'text/event-stream', 'the AI SDK UI message stream, for useChat'),
+  ep(
+    'GET',
+    '/api/ui-chat/:id/stream',
+    'text/event-stream',
+    "useChat's resume: replays a running UI chat; 204 when none runs",
   ),
 ];
 
@@ -249,4 +259,80 @@ export async function agent(llm: Llm, prompt: string, writer: SseWriter): Promis
     await token(piece);
   }
   await emit.final({ output: text });
+}
+
+/**
+ * The prompt of an AI SDK chat request (the body `DefaultChatTransport` sends,
+ * `{ id, messages, trigger, messageId }`): the text parts of the last user message.
+ */
+export function uiPromptOf(body: unknown): string {
+  const messages = (body as { messages?: unknown } | null | undefined)?.messages;
+  const last = Array.isArray(messages)
+    ? (messages as { role?: unknown; parts?: unknown }[]).findLast((m) => m?.role === 'user')
+    : undefined;
+  const parts = Array.isArray(last?.parts)
+    ? (last.parts as { type?: unknown; text?: unknown }[])
+    : [];
+  return promptOf(
+    parts
+      .filter((part) => part?.type === 'text' && typeof part.text === 'string')
+      .map((part) => part.text as string)
+      .join(''),
+  );
+}
+
+/** `/api/ui-chat`: the UI message stream options (`data: [DONE]`, masked error parts). */
+export const uiChatOptions = uiMessageStream();
+
+/**
+ * `/api/ui-chat`: the agent loop of {@link agent} as one AI SDK UI message: the thought as text,
+ * the tool call as tool parts (`tool-search_docs`: input streamed, then available, then its
+ * output), and the answer as text, in two steps.
+ */
+export async function* uiChat(
+  llm: Llm,
+  prompt: string,
+  signal: AbortSignal,
+): AsyncGenerator<UIMessageChunk, void, undefined> {
+  const parts = new UIMessageParts();
+  const messages = messagesFor(prompt);
+  yield* parts.start();
+  yield* parts.startStep();
+  const plan = await llm.client.chat.completions.create(
+    { model: llm.model, messages, tools, stream: true },
+    { signal },
+  );
+  let thought = '';
+  for await (const chunk of plan) {
+    thought += chunk.choices[0]?.delta?.content ?? '';
+    yield* parts.openAI(chunk);
+  }
+  yield* parts.finishStep();
+  const calls = parts.toolCalls;
+  if (calls.length === 0) return yield* parts.finish();
+  messages.push({
+    role: 'assistant',
+    content: thought || null,
+    tool_calls: calls.map((call) => ({
+      id: call.toolCallId,
+      type: 'function' as const,
+      function: { name: call.toolName, arguments: JSON.stringify(call.input) },
+    })),
+  });
+  for (const call of calls) {
+    const query = (call.input as { query?: unknown }).query;
+    const output =
+      call.toolName === EMULATOR_TOOL && typeof query === 'string'
+        ? searchDocs(query)
+        : 'unknown tool';
+    yield* parts.toolOutput(call.toolCallId, output);
+    messages.push({ role: 'tool', tool_call_id: call.toolCallId, content: output });
+  }
+  yield* parts.startStep();
+  const answer = await llm.client.chat.completions.create(
+    { model: llm.model, messages, stream: true },
+    { signal },
+  );
+  for await (const chunk of answer) yield* parts.openAI(chunk);
+  yield* parts.finish();
 }

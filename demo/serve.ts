@@ -4,17 +4,37 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 const read = (name: string): string =>
   readFileSync(new URL(`./public/${name}`, import.meta.url), 'utf8');
 
-/** The page's files, read once, with their content types. */
+/** `ssekit/client` for the page: bundled once (esbuild, ESM), served as `/client.js`. */
+function clientBundle(): string {
+  const result = buildSync({
+    entryPoints: [fileURLToPath(new URL('../src/client.ts', import.meta.url))],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    write: false,
+    logLevel: 'silent',
+    // node_modules may be a symlink (a worktree sharing another's): resolve inside this package.
+    preserveSymlinks: true,
+  });
+  return result.outputFiles[0]?.text ?? '';
+}
+
+/** The page's files, read (and the client bundled) once, with their content types. */
 export const page = {
   html: { body: read('index.html'), type: 'text/html; charset=utf-8' },
   script: { body: read('app.js'), type: 'text/javascript; charset=utf-8' },
   icon: { body: read('favicon.svg'), type: 'image/svg+xml' },
+  client: { body: clientBundle(), type: 'text/javascript; charset=utf-8' },
 } as const;
 
 /** A demo app listening on loopback. */

@@ -112,8 +112,10 @@ export async function startAll(env: NodeJS.ProcessEnv = process.env): Promise<Ru
     `  curl -N -H 'content-type: application/json' -d '{"prompt":"Hello"}' ${url}/api/chats/demo-1`,
     `  curl -N -H 'last-event-id: <an id from above>' ${url}/api/chats/demo-1/stream`,
     `  curl -X POST ${url}/api/chats/demo-1/stop`,
+    `  curl -N --compressed -H 'content-type: application/json' -d '{"id":"c1","messages":[{"id":"m1","role":"user","parts":[{"type":"text","text":"Hello"}]}]}' ${url}/api/ui-chat`,
     `  node --import tsx examples/axios-client.ts ${url} 'Hello'`,
     '',
+    `AI SDK: point useChat at ${url}/api/ui-chat (new DefaultChatTransport({ api })).`,
     `Postman: import ${POSTMAN_COLLECTION} and set baseUrl to ${url}, or run it here:`,
     `  npx newman run ${POSTMAN_COLLECTION} --env-var baseUrl=${url}`,
   ].join('\n');

@@ -20,6 +20,12 @@
  *   (`ssekit/hono`, which answers `400`, as Express's and Koa's body parsers do).
  * - `BODY_TOO_LARGE`: a request body the stream toggle's default rule had to read is over its
  *   limit (`ssekit/hono`, 1 MiB, answered `413`).
+ * - `HTTP_ERROR` (`ssekit/client`): the server answered with a status other than 2xx.
+ * - `BAD_CONTENT_TYPE` (`ssekit/client`): the response is not of the expected `Content-Type`.
+ * - `SERVER_ERROR` (`ssekit/client`): the server ended the stream with an `event: error` frame.
+ * - `STREAM_CUT` (`ssekit/client`): the stream ended before its terminal frame and could not be
+ *   resumed (not resumable, or the last attempt failed).
+ * - `EVENT_TOO_LARGE` (`ssekit/client`): one event (or NDJSON line) exceeded `maxEventSize`.
  * - `STORE_FENCED`: a resume store refused a stale producer: its generation is not the stream's
  *   current one, or has ended (see `ssekit/resume`).
  * - `STORE_UNAVAILABLE`: a resume store cannot be reached, was closed, or its pending appends
@@ -50,6 +56,11 @@ export type SseErrorCode =
   | 'UPSTREAM_ERROR'
   | 'INVALID_BODY'
   | 'BODY_TOO_LARGE'
+  | 'HTTP_ERROR'
+  | 'BAD_CONTENT_TYPE'
+  | 'SERVER_ERROR'
+  | 'STREAM_CUT'
+  | 'EVENT_TOO_LARGE'
   | 'STORE_FENCED'
   | 'STORE_UNAVAILABLE'
   | 'PRODUCER_LOST'

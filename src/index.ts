@@ -124,3 +124,18 @@ export {
   type ReadSseDataOptions,
   type SseMessage,
 } from './integrations/relay.js';
+export {
+  anthropicUIMessages,
+  type LangChainMessageChunk,
+  langChainUIMessages,
+  openAIUIMessages,
+  resumeUIMessageStream,
+  type UIFinishReason,
+  type UIMessageChunk,
+  UIMessageParts,
+  type UIMessagePartsOptions,
+  uiMessageStream,
+  uiMessageStreamHeaders,
+  type UIMessageStreamOptions,
+  type UIToolCall,
+} from './integrations/ai-sdk.js';

@@ -5,7 +5,7 @@
 import { createServer } from 'node:http';
 import compression from 'compression';
 import express, { type Request, type Response } from 'express';
-import type { SseOptions } from 'ssekit';
+import { resumeUIMessageStream, type SseOptions, uiMessageStreamHeaders } from 'ssekit';
 import { sendSse, sse } from 'ssekit/express';
 import { cursorFrom, type ResumeReply, type ResumeStore } from 'ssekit/resume';
 import {
@@ -27,6 +27,7 @@ import {
   relayOptions,
 } from '../endpoints.js';
 import type { Llm } from '../llm.js';
+import { createUiChats, startUiChat, uiChatStreamOptions } from '../ui-chat.js';
 import { type DemoServer, listen, page } from '../serve.js';
 
 const promptFrom = (req: Request): string =>
@@ -56,6 +57,7 @@ export function createExpressApp(
   app.get('/', (_req, res) => void res.type(page.html.type).send(page.html.body));
   app.get('/app.js', (_req, res) => void res.type(page.script.type).send(page.script.body));
   app.get('/favicon.svg', (_req, res) => void res.type(page.icon.type).send(page.icon.body));
+  app.get('/client.js', (_req, res) => void res.type(page.client.type).send(page.client.body));
 
   const chat = sse(
     (writer, req) => chatCompletion(llm, promptFrom(req), writer.signal),
@@ -84,6 +86,22 @@ export function createExpressApp(
     app.get(path, handler);
     app.post(path, handler);
   }
+  // The AI SDK's chat endpoint (`useChat`): its protocol header, then the UI message stream, as
+  // a resumable generation that `GET /api/ui-chat/:id/stream` replays (or answers 204).
+  const uiChats = createUiChats(chats.store);
+  const sendUi = (res: Response, reply: ResumeReply): Promise<void> =>
+    sendReply(res.set(uiMessageStreamHeaders), reply, uiChatStreamOptions);
+  app.post('/api/ui-chat', (req, res, next) => {
+    startUiChat(uiChats, llm, req.body)
+      .then((reply) => sendUi(res, reply))
+      .catch(next);
+  });
+  app.get('/api/ui-chat/:id/stream', (req, res, next) => {
+    const cursor = cursorFrom(req.headers, req.url);
+    resumeUIMessageStream(uiChats, req.params.id, { cursor, request: req })
+      .then((reply) => sendUi(res, reply))
+      .catch(next);
+  });
 
   app.post('/api/chats/:id', (req, res, next) => {
     const generation = chatGeneration(llm, promptFrom(req));
@@ -105,7 +123,9 @@ export function createExpressApp(
       .then((stopped) => void res.json({ stopped }))
       .catch(next);
   });
-  return Object.assign(app, { close: () => chats.close() });
+  return Object.assign(app, {
+    close: () => Promise.all([chats.close(), uiChats.close()]).then(() => {}),
+  });
 }
 
 /** Starts the Express demo on 127.0.0.1 (`port` 0, or a taken port, picks a free one). */

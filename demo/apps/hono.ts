@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { compress } from 'hono/compress';
-import type { SseOptions } from 'ssekit';
+import { resumeUIMessageStream, type SseOptions, uiMessageStreamHeaders } from 'ssekit';
 import { sendSse, sse } from 'ssekit/hono';
 import { cursorFrom, type ResumeReply, type ResumeStore } from 'ssekit/resume';
 import {
@@ -28,6 +28,7 @@ import {
   relayOptions,
 } from '../endpoints.js';
 import type { Llm } from '../llm.js';
+import { createUiChats, startUiChat, uiChatStreamOptions } from '../ui-chat.js';
 import { type DemoServer, listen, page } from '../serve.js';
 
 const promptFrom = async (c: Context): Promise<string> =>
@@ -53,6 +54,7 @@ export function createHonoApp(llm: Llm, store?: ResumeStore): Hono & { close(): 
   app.get('/', (c) => c.body(page.html.body, 200, { 'content-type': page.html.type }));
   app.get('/app.js', (c) => c.body(page.script.body, 200, { 'content-type': page.script.type }));
   app.get('/favicon.svg', (c) => c.body(page.icon.body, 200, { 'content-type': page.icon.type }));
+  app.get('/client.js', (c) => c.body(page.client.body, 200, { 'content-type': page.client.type }));
 
   const chat = sse(
     async (writer, c) => chatCompletion(llm, await promptFrom(c), writer.signal),
@@ -90,6 +92,21 @@ export function createHonoApp(llm: Llm, store?: ResumeStore): Hono & { close(): 
     app.get(path, handler);
     app.post(path, handler);
   }
+  // The AI SDK's chat endpoint (`useChat`): its protocol header, then the UI message stream, as
+  // a resumable generation that `GET /api/ui-chat/:id/stream` replays (or answers 204).
+  const uiChats = createUiChats(chats.store);
+  const sendUi = (c: Context, reply: ResumeReply): Response | Promise<Response> => {
+    for (const [name, value] of Object.entries(uiMessageStreamHeaders)) c.header(name, value);
+    return sendReply(c, reply, uiChatStreamOptions);
+  };
+  app.post('/api/ui-chat', async (c) =>
+    sendUi(c, await startUiChat(uiChats, llm, await c.req.json())),
+  );
+  app.get('/api/ui-chat/:id/stream', async (c) => {
+    const cursor = cursorFrom(c.req.raw.headers, c.req.url);
+    const reply = await resumeUIMessageStream(uiChats, c.req.param('id'), { cursor, request: c });
+    return sendUi(c, reply);
+  });
 
   app.post('/api/chats/:id', async (c) => {
     const generation = chatGeneration(llm, await promptFrom(c));
@@ -104,7 +121,9 @@ export function createHonoApp(llm: Llm, store?: ResumeStore): Hono & { close(): 
   app.post('/api/chats/:id/stop', async (c) =>
     c.json({ stopped: await chats.stop(c.req.param('id')) }),
   );
-  return Object.assign(app, { close: () => chats.close() });
+  return Object.assign(app, {
+    close: () => Promise.all([chats.close(), uiChats.close()]).then(() => {}),
+  });
 }
 
 /** Starts the Hono demo on 127.0.0.1 (`port` 0, or a taken port, picks a free one). */

@@ -7,7 +7,7 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import compress from 'koa-compress';
-import type { SseOptions } from 'ssekit';
+import { resumeUIMessageStream, type SseOptions, uiMessageStreamHeaders } from 'ssekit';
 import { sendSse, sse } from 'ssekit/koa';
 import { cursorFrom, type ResumeReply, type ResumeStore } from 'ssekit/resume';
 import {
@@ -29,6 +29,7 @@ import {
   relayOptions,
 } from '../endpoints.js';
 import type { Llm } from '../llm.js';
+import { createUiChats, startUiChat, uiChatStreamOptions } from '../ui-chat.js';
 import { type DemoServer, listen, page } from '../serve.js';
 
 const promptFrom = (ctx: Context): string =>
@@ -65,6 +66,10 @@ export function createKoaApp(llm: Llm, store?: ResumeStore): Koa & { close(): Pr
     ctx.type = page.icon.type;
     ctx.body = page.icon.body;
   });
+  router.get('/client.js', (ctx) => {
+    ctx.type = page.client.type;
+    ctx.body = page.client.body;
+  });
 
   const chat = sse(
     (writer, ctx) => chatCompletion(llm, promptFrom(ctx), writer.signal),
@@ -95,6 +100,21 @@ export function createKoaApp(llm: Llm, store?: ResumeStore): Koa & { close(): Pr
   }
   // App-wide, as real apps mount it: the demo's `curl --compressed` lines show streams get through.
   app.use(compress());
+  // The AI SDK's chat endpoint (`useChat`): its protocol header, then the UI message stream, as
+  // a resumable generation that `GET /api/ui-chat/:id/stream` replays (or answers 204).
+  const uiChats = createUiChats(chats.store);
+  const sendUi = (ctx: Context, reply: ResumeReply): Promise<void> => {
+    ctx.set(uiMessageStreamHeaders);
+    return sendReply(ctx, reply, uiChatStreamOptions);
+  };
+  router.post('/api/ui-chat', async (ctx) => {
+    await sendUi(ctx, await startUiChat(uiChats, llm, ctx.request.body));
+  });
+  router.get('/api/ui-chat/:id/stream', async (ctx) => {
+    const cursor = cursorFrom(ctx.req.headers, ctx.url);
+    const id = ctx.params.id as string;
+    await sendUi(ctx, await resumeUIMessageStream(uiChats, id, { cursor, request: ctx }));
+  });
 
   router.post('/api/chats/:id', async (ctx) => {
     const generation = chatGeneration(llm, promptFrom(ctx));
@@ -115,7 +135,9 @@ export function createKoaApp(llm: Llm, store?: ResumeStore): Koa & { close(): Pr
   app.use(bodyParser());
   app.use(router.routes());
   app.use(router.allowedMethods());
-  return Object.assign(app, { close: () => chats.close() });
+  return Object.assign(app, {
+    close: () => Promise.all([chats.close(), uiChats.close()]).then(() => {}),
+  });
 }
 
 /** Starts the Koa demo on 127.0.0.1 (`port` 0, or a taken port, picks a free one). */

@@ -1,26 +1,38 @@
-// The demo page: streams /api/chat or /api/agent with EventSource (GET) or fetch (POST + a
-// stream reader), shows tokens as they arrive, and stops the server's producer on Stop. The
-// resumable chat (/api/chats/:id) survives a reload: the page remembers the chat id and, when it
-// loads again, follows the same generation on its resume route with EventSource.
-// Plain JS, no build step.
+// The demo page: streams /api/chat or /api/agent with EventSource (GET) or with ssekit/client
+// (fetch, POST), shows tokens as they arrive, and stops the server's producer on Stop. The
+// resumable chat streams POST /api/chats/:id with ssekit/client: "Cut connection" drops it and
+// the client resumes with GET /api/chats/:id/stream and Last-Event-ID (the answer goes on); a
+// reload mid-answer follows the same generation again (the page remembers the chat id).
+// No build step: /client.js is ssekit/client, bundled by the demo server.
+import { connect } from '/client.js';
 
 const form = document.querySelector('#ask');
 const promptBox = document.querySelector('#prompt');
 const sendButton = document.querySelector('#send');
 const stopButton = document.querySelector('#stop');
+const cutButton = document.querySelector('#cut');
 const statusLine = document.querySelector('#status');
+const resumesLine = document.querySelector('#resumes');
 const answer = document.querySelector('#answer');
 const eventList = document.querySelector('#events');
 
 /** Stops whatever is streaming now; replaced by each run. */
 let stopCurrent = () => {};
+/** Drops the connection of the resumable stream now (not the stream itself). */
+let cutCurrent = () => {};
 
 function setStatus(state, text) {
   statusLine.dataset.state = state;
   statusLine.textContent = text;
-  const busy = state === 'streaming';
+  const busy = state === 'streaming' || state === 'reconnecting';
   sendButton.disabled = busy;
   stopButton.disabled = !busy;
+  cutButton.disabled = !(busy && form.elements.mode.value === 'resumable');
+}
+
+function setResumes(count, text) {
+  resumesLine.dataset.count = String(count);
+  resumesLine.textContent = text;
 }
 
 function addEvent(name, text) {
@@ -39,51 +51,34 @@ function describe(name, payload) {
   return payload.text;
 }
 
-/** Handles one event, whichever transport delivered it. Returns true when the stream is over. */
+const AGENT_EVENTS = ['thought', 'action', 'observation', 'final'];
+
+/** Handles one event, whichever transport delivered it (agent payloads already parsed). */
 function onEvent(name, data) {
-  switch (name) {
-    case 'message':
-    case 'token':
-      answer.textContent += data;
-      return false;
-    case 'thought':
-    case 'action':
-    case 'observation':
-    case 'final':
-      addEvent(name, describe(name, JSON.parse(data)));
-      return false;
-    case 'done':
-      setStatus('done', 'Done');
-      sessionStorage.removeItem(CHAT_KEY); // a resumable chat that ended needs no resume
-      return true;
-    case 'error': {
-      let message = 'The server reported an error';
-      try {
-        message = JSON.parse(data).error ?? message;
-      } catch {
-        // not JSON: keep the generic message
-      }
-      setStatus('error', message);
-      return true;
-    }
-    default:
-      return false;
-  }
+  if (name === 'message' || name === 'token') answer.textContent += data;
+  else if (AGENT_EVENTS.includes(name)) addEvent(name, describe(name, data));
+}
+
+function errorText(data) {
+  return (data && typeof data === 'object' && data.error) || 'The server reported an error';
 }
 
 function viaEventSource(path, prompt) {
   const source = new EventSource(`${path}?${new URLSearchParams({ prompt })}`);
-  const names = ['message', 'token', 'thought', 'action', 'observation', 'final', 'done'];
-  for (const name of names) {
+  for (const name of ['message', 'token', ...AGENT_EVENTS]) {
     source.addEventListener(name, (event) => {
-      // `done` is what makes the close safe: without it EventSource reconnects when the
-      // response ends, and the server runs the prompt again.
-      if (onEvent(name, event.data)) source.close();
+      onEvent(name, AGENT_EVENTS.includes(name) ? JSON.parse(event.data) : event.data);
     });
   }
+  // `done` is what makes the close safe: without it EventSource reconnects when the response
+  // ends, and the server runs the prompt again.
+  source.addEventListener('done', () => {
+    source.close();
+    setStatus('done', 'Done');
+  });
   source.addEventListener('error', (event) => {
     // A server-sent `event: error` carries data; a connection error does not.
-    if (event.data !== undefined) onEvent('error', event.data);
+    if (event.data !== undefined) setStatus('error', errorText(JSON.parse(event.data)));
     else setStatus('error', 'Connection lost');
     // Never let the browser reconnect on its own: it would re-run the prompt.
     source.close();
@@ -91,128 +86,79 @@ function viaEventSource(path, prompt) {
   return () => source.close();
 }
 
+/** Reads a stream of ssekit/client to its end and shows how it ended. */
+async function show(stream) {
+  try {
+    for await (const event of stream) {
+      // The server could not continue from our cursor and starts over: drop the partial answer.
+      if (event.event === 'ssekit.reset') answer.textContent = '';
+      else onEvent(event.event, event.data);
+    }
+    // A resumable chat that ended (or has nothing to resume: 204) needs no resume after a reload.
+    if (stream.outcome !== 'closed') sessionStorage.removeItem(CHAT_KEY);
+    if (stream.outcome === 'done') setStatus('done', 'Done');
+    else if (stream.outcome === 'no-content') setStatus('idle', 'Nothing to resume');
+  } catch (error) {
+    sessionStorage.removeItem(CHAT_KEY);
+    if (error && error.code === 'SERVER_ERROR') setStatus('error', errorText(error.data));
+    else if (error && error.code === 'STREAM_CUT') setStatus('error', 'Connection lost');
+    else setStatus('error', String((error && error.message) || error));
+  }
+}
+
+const parse = (data, event) => (AGENT_EVENTS.includes(event) ? JSON.parse(data) : data);
+
 function viaFetch(path, prompt) {
-  const controller = new AbortController();
-  (async () => {
-    const response = await fetch(path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-      body: JSON.stringify({ prompt }),
-      signal: controller.signal,
-    });
-    if (!response.ok || response.body === null) {
-      throw new Error(`HTTP ${response.status}`);
-    }
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    const parser = createSseParser(onEvent);
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      if (parser.push(value)) {
-        await reader.cancel();
-        return;
-      }
-    }
-    if (statusLine.dataset.state === 'streaming') setStatus('error', 'Stream ended early');
-  })().catch((error) => {
-    if (controller.signal.aborted) return;
-    setStatus('error', String(error.message ?? error));
-  });
-  return () => controller.abort();
+  // Not resumable: a cut ends with STREAM_CUT, and the prompt is never sent twice.
+  const stream = connect(path, { json: { prompt }, parse });
+  void show(stream);
+  return () => stream.close();
 }
 
 /** Where the page keeps the id of a resumable chat that has not ended, across reloads. */
 const CHAT_KEY = 'ssekit-demo-chat';
 
-/** Starts a resumable chat: POST /api/chats/:id, read with fetch; Stop uses the stop route. */
-function viaResumable(prompt) {
-  const id = `chat-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+/**
+ * Streams a resumable chat with ssekit/client: `POST /api/chats/:id` to start it, or (after a
+ * reload) `GET /api/chats/:id/stream` to follow it from its start. The fetch it uses can drop its
+ * connection, as a network would: the client then resumes with `Last-Event-ID`.
+ */
+function viaResumable(prompt, pendingId) {
+  const id =
+    pendingId ?? `page-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   sessionStorage.setItem(CHAT_KEY, id);
-  const stop = viaFetch(`/api/chats/${encodeURIComponent(id)}`, prompt);
-  return () => {
-    stop();
-    stopChat(id);
+  // A fetch whose connection the page can drop, as a network would: the stream sees a cut.
+  let dropConnection = () => {};
+  const droppable = (input, init) => {
+    const drop = new AbortController();
+    dropConnection = () => drop.abort(new DOMException('cut by the page', 'AbortError'));
+    const signal = init.signal ? AbortSignal.any([init.signal, drop.signal]) : drop.signal;
+    return fetch(input, { ...init, signal });
   };
-}
-
-/**
- * Follows a resumable chat after a reload: EventSource on its resume route, from the start (no
- * id yet), then from its Last-Event-ID whenever the connection drops: the browser reconnects by
- * itself and the server continues where the page was.
- */
-function resumeChat(id) {
-  const source = new EventSource(`/api/chats/${encodeURIComponent(id)}/stream`);
-  const end = () => {
-    source.close();
-    sessionStorage.removeItem(CHAT_KEY);
-  };
-  for (const name of ['message', 'done']) {
-    source.addEventListener(name, (event) => {
-      if (onEvent(name, event.data)) end();
-    });
-  }
-  source.addEventListener('error', (event) => {
-    if (event.data !== undefined) {
-      onEvent('error', event.data);
-      end();
-    } else if (source.readyState === EventSource.CLOSED) {
-      // 204: nothing to resume (the chat expired), or the server refused.
-      setStatus('idle', 'Nothing to resume');
-      end();
-    }
-    // Otherwise the browser reconnects by itself, with its Last-Event-ID.
-  });
-  return () => {
-    end();
-    stopChat(id);
-  };
-}
-
-function stopChat(id) {
-  sessionStorage.removeItem(CHAT_KEY);
-  void fetch(`/api/chats/${encodeURIComponent(id)}/stop`, { method: 'POST' });
-}
-
-/**
- * A small SSE parser for fetch streams (the HTML standard's rules: lines end in CRLF, LF or CR;
- * one optional space after the colon; comments start with a colon; a blank line dispatches).
- * `push` returns true once `onEvent` said the stream is over.
- */
-function createSseParser(dispatch) {
-  let buffer = '';
-  let data = [];
-  let name = '';
-  let first = true;
-  return {
-    push(text) {
-      buffer += text;
-      if (first && buffer.length > 0) {
-        if (buffer.charCodeAt(0) === 0xfeff) buffer = buffer.slice(1);
-        first = false;
-      }
-      for (;;) {
-        const match = /\r\n|\r|\n/.exec(buffer);
-        // A lone CR at the end may be the first half of a CRLF: wait for more.
-        if (match === null || (match[0] === '\r' && match.index === buffer.length - 1)) {
-          return false;
-        }
-        const line = buffer.slice(0, match.index);
-        buffer = buffer.slice(match.index + match[0].length);
-        if (line === '') {
-          if (data.length > 0 && dispatch(name || 'message', data.join('\n'))) return true;
-          data = [];
-          name = '';
-          continue;
-        }
-        if (line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const field = colon === -1 ? line : line.slice(0, colon);
-        let value = colon === -1 ? '' : line.slice(colon + 1);
-        if (value.startsWith(' ')) value = value.slice(1);
-        if (field === 'data') data.push(value);
-        else if (field === 'event') name = value;
-      }
+  let resumes = 0;
+  setResumes(0, '');
+  const path = `/api/chats/${encodeURIComponent(id)}`;
+  const stream = connect(pendingId === undefined ? path : `${path}/stream`, {
+    ...(pendingId === undefined ? { json: { prompt } } : {}),
+    fetch: droppable,
+    onReconnect(info) {
+      setStatus('reconnecting', `Reconnecting from ${info.lastEventId ?? 'the start'}…`);
     },
+    onOpen(response) {
+      const how = response.headers.get('ssekit-resume');
+      if (how === 'new' || stream.reconnects === 0) return;
+      resumes += 1;
+      setResumes(resumes, `resumed ${resumes}× (SSEKit-Resume: ${how})`);
+      setStatus('streaming', 'Streaming…');
+    },
+  });
+  void show(stream);
+  cutCurrent = () => dropConnection();
+  return () => {
+    stream.close();
+    // The generation runs on without a reader (for a while): stop it for real.
+    sessionStorage.removeItem(CHAT_KEY);
+    void fetch(`${path}/stop`, { method: 'POST' });
   };
 }
 
@@ -223,14 +169,12 @@ form.addEventListener('submit', (event) => {
   const transport = form.elements.transport.value;
   answer.textContent = '';
   eventList.replaceChildren();
+  setResumes(0, '');
   setStatus('streaming', 'Streaming…');
-  if (mode === 'resumable') {
-    stopCurrent = viaResumable(promptBox.value);
-    return;
-  }
   const path = mode === 'agent' ? '/api/agent' : '/api/chat';
-  const start = transport === 'fetch' ? viaFetch : viaEventSource;
-  stopCurrent = start(path, promptBox.value);
+  if (mode === 'resumable') stopCurrent = viaResumable(promptBox.value);
+  else if (transport === 'fetch') stopCurrent = viaFetch(path, promptBox.value);
+  else stopCurrent = viaEventSource(path, promptBox.value);
 });
 
 // A resumable chat that had not ended when the page was left continues now.
@@ -238,7 +182,7 @@ const pendingChat = sessionStorage.getItem(CHAT_KEY);
 if (pendingChat !== null) {
   form.elements.mode.value = 'resumable';
   setStatus('streaming', 'Resuming…');
-  stopCurrent = resumeChat(pendingChat);
+  stopCurrent = viaResumable('', pendingChat);
 }
 
 stopButton.addEventListener('click', () => {
@@ -246,3 +190,5 @@ stopButton.addEventListener('click', () => {
   stopCurrent = () => {};
   setStatus('stopped', 'Stopped');
 });
+
+cutButton.addEventListener('click', () => cutCurrent());
