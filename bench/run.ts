@@ -12,15 +12,36 @@
  * extra contenders `<name> (before)` interleaved with the current code. `--cpu-prof` runs the
  * servers under `node --cpu-prof` and leaves their profiles in `bench/profiles/`.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { compileFiles, tsFiles } from './compile.js';
 import { contenders as allContenders, type Contender } from './contenders.js';
 import { JSON_BYTES, runFormatBench } from './format.js';
-import type { Call, Reply, ServerConfig } from './shared.js';
+import {
+  cacheDir,
+  cell,
+  check,
+  Child,
+  CLIENT_CONNECTIONS,
+  compile,
+  fixed,
+  log,
+  median,
+  type Memory,
+  type Cpu,
+  rate,
+  ratio,
+  root,
+  Samples,
+  sections,
+  sleep,
+  stopAll,
+  table,
+  targets,
+  killAll,
+} from './harness.js';
+import type { ServerConfig } from './shared.js';
 
 // ---------------------------------------------------------------- settings
 
@@ -91,159 +112,8 @@ interface Entry {
 const skipped = allContenders.filter((contender) => !contender.available()).map((c) => c.name);
 const out = option('out') ?? fileURLToPath(new URL('RESULTS.md', import.meta.url));
 
-/** Connections one client process holds at most; file descriptors stay under the limit. */
-const CLIENT_CONNECTIONS = 15_000;
-
-// ---------------------------------------------------------------- child processes
-
-const live = new Set<ChildProcess>();
-
-/** The soft and hard open-file limits of processes spawned from here. */
-function fileLimits(): { soft: number; hard: number } {
-  const read = (flag: string): number => {
-    const result = spawnSync('sh', ['-c', `ulimit ${flag}`], { encoding: 'utf8' });
-    const text = result.stdout.trim();
-    return text === 'unlimited' ? Infinity : Number(text) || 1024;
-  };
-  return { soft: read('-Sn'), hard: read('-Hn') };
-}
-const limits = fileLimits();
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const compiled = join(root, 'node_modules/.cache/ssekit-bench');
-const compiledBefore = join(root, 'node_modules/.cache/ssekit-bench-before');
-
-/**
- * Compiles `src/`, `adapters/` and the bench's child entries with the project's TypeScript (the
- * code `npm run build` emits), so the children run plain JavaScript: no loader in the measured
- * processes, and a start-up that does not take seconds per process on a loaded machine.
- */
-function compile(sources: string, outDir: string): void {
-  const bench = tsFiles(root, 'bench').filter(([, file]) => file !== join('bench', 'run.ts'));
-  compileFiles([...tsFiles(sources, 'src'), ...tsFiles(sources, 'adapters'), ...bench], outDir);
-}
-
-class Child {
-  readonly process: ChildProcess;
-  private nextId = 0;
-  private readonly pending = new Map<
-    number,
-    { resolve(v: unknown): void; reject(e: Error): void }
-  >();
-  readonly ready: Promise<number>;
-
-  constructor(script: string, args: string[], needFiles: number, label: string) {
-    const profile = argv.includes('--cpu-prof')
-      ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/profiles')}`]
-      : [];
-    const node = [process.execPath, '--expose-gc', ...profile, script, ...args];
-    // Raise the descriptor limit in the child when the scenario needs more than the default.
-    const wantFiles = Math.min(limits.hard, Math.max(limits.soft, needFiles + 256));
-    const [command, commandArgs] =
-      wantFiles > limits.soft
-        ? ['sh', ['-c', `ulimit -n ${String(wantFiles)} && exec "$@"`, 'sh', ...node]]
-        : [node[0] as string, node.slice(1)];
-    this.process = spawn(command, commandArgs, {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      cwd: root,
-    });
-    live.add(this.process);
-    let markReady: (port: number) => void = () => {};
-    let failReady: (error: Error) => void = () => {};
-    this.ready = new Promise<number>((resolve, reject) => {
-      markReady = resolve;
-      failReady = reject;
-    });
-    this.ready.catch(() => {});
-    const timer = setTimeout(() => failReady(new Error(`${label} did not start`)), 60_000);
-    this.process.on('message', (message: Reply | { ready: true; port: number }) => {
-      if ('ready' in message) {
-        clearTimeout(timer);
-        markReady(message.port);
-        return;
-      }
-      const entry = this.pending.get(message.id);
-      if (entry === undefined) return;
-      this.pending.delete(message.id);
-      if (message.ok) entry.resolve(message.value);
-      else entry.reject(new Error(`${label}: ${message.error ?? 'failed'}`));
-    });
-    // A failed spawn or send must not take the orchestrator down: the calls fail instead.
-    this.process.on('error', (error) => log(`${label}:`, error.message));
-    this.process.once('exit', (code, signal) => {
-      live.delete(this.process);
-      clearTimeout(timer);
-      const error = new Error(`${label} exited (${String(code ?? signal)})`);
-      failReady(error);
-      for (const entry of this.pending.values()) entry.reject(error);
-      this.pending.clear();
-    });
-  }
-
-  call<T>(cmd: string, args?: unknown, timeoutMs = 30_000): Promise<T> {
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`${cmd} timed out`));
-      }, timeoutMs);
-      this.pending.set(id, {
-        resolve: (value) => {
-          clearTimeout(timer);
-          resolve(value as T);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      });
-      if (!this.process.connected) {
-        this.pending.delete(id);
-        clearTimeout(timer);
-        reject(new Error(`${cmd}: the process has exited`));
-        return;
-      }
-      this.process.send({ id, cmd, args } satisfies Call, (error) => {
-        if (error) this.pending.get(id)?.reject(error);
-      });
-    });
-  }
-
-  /**
-   * Ends this child (by its own PID) and resolves once it has exited: asked over IPC first, so a
-   * profiled server exits normally and writes its profile, then SIGTERM, then SIGKILL.
-   */
-  stop(): Promise<void> {
-    const child = this.process;
-    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      const term = setTimeout(() => child.kill('SIGTERM'), 3_000);
-      const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      child.once('exit', () => {
-        clearTimeout(term);
-        clearTimeout(force);
-        resolve();
-      });
-      this.call('exit', undefined, 3_000).catch(() => child.kill('SIGTERM'));
-    });
-  }
-}
-
-/** Kills every child still running, synchronously (safe in an `exit` handler). */
-function killAll(): void {
-  for (const child of live) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  live.clear();
-}
-process.on('exit', killAll);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    killAll();
-    process.exit(130);
-  });
-}
-
+const compiled = cacheDir('ssekit-bench');
+const compiledBefore = cacheDir('ssekit-bench-before');
 const serverScript = join(compiled, 'bench/server.js');
 const clientScript = join(compiled, 'bench/client.js');
 
@@ -275,6 +145,11 @@ interface Server {
   port: number;
 }
 
+const cpuOf = async (server: Server): Promise<number> => {
+  const { user, system } = await server.child.call<Cpu>('cpu');
+  return user + system;
+};
+
 async function startServers(list: readonly Entry[], needFiles = 0): Promise<Server[]> {
   const config: ServerConfig = { heartbeat: settings.heartbeatMs };
   const children = list.map(
@@ -299,100 +174,6 @@ async function startClient(needFiles = 0): Promise<Child> {
   // The client has no port: it is ready when it answers.
   await child.call('heldStats', undefined, 60_000);
   return child;
-}
-
-async function stopAll(children: Child[]): Promise<void> {
-  await Promise.all(children.map((child) => child.stop()));
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface Cpu {
-  user: number;
-  system: number;
-}
-const cpuOf = async (server: Server): Promise<number> => {
-  const { user, system } = await server.child.call<Cpu>('cpu');
-  return user + system;
-};
-interface Memory {
-  rss: number;
-  heapUsed: number;
-}
-
-// ---------------------------------------------------------------- statistics and tables
-
-/** Samples per contender (or case) and metric. */
-class Samples {
-  private readonly data = new Map<string, number[]>();
-  private readonly failures = new Map<string, string>();
-  add(key: string, value: number): void {
-    const list = this.data.get(key) ?? [];
-    list.push(value);
-    this.data.set(key, list);
-  }
-  fail(key: string, error: unknown): void {
-    this.failures.set(key, String((error as Error)?.message ?? error).split('\n', 1)[0] ?? '');
-  }
-  failure(key: string): string | undefined {
-    return this.failures.get(key);
-  }
-  get(key: string): number[] {
-    return this.data.get(key) ?? [];
-  }
-  median(key: string): number {
-    return median(this.get(key));
-  }
-}
-
-function median(values: number[]): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-type Unit = (value: number) => string;
-const fixed =
-  (digits: number, suffix = ''): Unit =>
-  (value) =>
-    Number.isFinite(value) ? value.toFixed(digits) + suffix : '–';
-const rate: Unit = (value) =>
-  !Number.isFinite(value)
-    ? '–'
-    : value >= 1e6
-      ? `${(value / 1e6).toFixed(2)}M`
-      : value >= 1e4
-        ? `${(value / 1e3).toFixed(0)}k`
-        : value.toFixed(0);
-
-function cell(values: number[], unit: Unit): [string, string] {
-  if (values.length === 0) return ['–', '–'];
-  return [unit(median(values)), `${unit(Math.min(...values))}–${unit(Math.max(...values))}`];
-}
-
-function ratio(value: number, base: number): string {
-  return Number.isFinite(value) && Number.isFinite(base) && base !== 0
-    ? `${(value / base).toFixed(2)}×`
-    : '–';
-}
-
-function table(head: string[], rows: string[][]): string {
-  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
-  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
-}
-
-const sections: string[] = [];
-const targets: { target: string; measured: string; met: boolean | undefined }[] = [];
-const began = Date.now();
-const log = (...text: unknown[]): void =>
-  console.error(`[bench ${((Date.now() - began) / 1000).toFixed(1)} s]`, ...text);
-
-function check(target: string, value: number, limit: number, atLeast: boolean, show: Unit): void {
-  const met = Number.isFinite(value) ? (atLeast ? value >= limit : value <= limit) : undefined;
-  targets.push({ target, measured: show(value), met });
 }
 
 // ---------------------------------------------------------------- scenarios
