@@ -326,7 +326,9 @@ export function soakSection(rows: readonly string[][]): string {
     '`monitorEventLoopDelay` p99 over the steady window (from all streams open to the first ' +
     'stream’s last event), beyond its 10 ms timer. RSS and heap sampled (no GC) every few ' +
     'seconds; the slope is a least-squares fit over the window after warm-up. Rows from ' +
-    '`npm run bench:soak` (`--short`, `--streams=`, `--duration=`, `--write`).\n\n' +
+    '`npm run bench:soak` (`--short`, `--streams=`, `--duration=`, `--write`); `npm run bench` ' +
+    'runs 1,000 × 20 s, `bench:full` 10,000 × 600 s. A 20 s run is too short for the slope to mean ' +
+    'much (memory still settles after the streams open); the 10-minute run is the one to read.\n\n' +
     table(HEAD, [...rows])
   );
 }
@@ -369,6 +371,40 @@ export function writeSoak(file: string, result: SoakResult): void {
   writeFileSync(file, next);
 }
 
+/**
+ * The options of a soak run of `streams` × `durationS` with ssekit's pace (one event per second,
+ * heartbeats at 15 s) and a warm-up and sampling step that fit the duration.
+ */
+export function soakOptions(
+  contender: string,
+  streams: number,
+  durationS: number,
+  compiled: string,
+  warmupS = durationS >= 300 ? 60 : Math.min(30, durationS / 4),
+): SoakOptions {
+  return {
+    contender,
+    streams,
+    durationS,
+    everyMs: 1_000,
+    heartbeatMs: 15_000,
+    warmupS,
+    sampleS: durationS >= 300 ? 5 : 1,
+    compiled,
+  };
+}
+
+/** Events lost, duplicated or out of order in a soak run: 0 is the only good answer. */
+export function soakFaults(result: SoakResult): number {
+  const lost = Math.abs(result.sent - (result.received - result.duplicates));
+  return lost + result.missing + result.duplicates + result.outOfOrder;
+}
+
+/** `soakSection` with one row, between the markers `--write` looks for. */
+export function soakBlock(result: SoakResult): string {
+  return `${START}\n\n${soakSection([soakRow(result)])}\n\n${END}`;
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const option = (name: string): string | undefined =>
@@ -383,16 +419,14 @@ async function main(): Promise<void> {
   };
   const durationS = number('duration', short ? 20 : 600);
   const compiled = cacheDir('ssekit-soak');
-  const options: SoakOptions = {
-    contender: option('contender') ?? 'ssekit/node',
-    streams: number('streams', short ? 1_000 : 10_000),
+  const defaults = soakOptions('', 1, durationS, compiled);
+  const options = soakOptions(
+    option('contender') ?? 'ssekit/node',
+    number('streams', short ? 1_000 : 10_000),
     durationS,
-    everyMs: 1_000,
-    heartbeatMs: 15_000,
-    warmupS: number('warmup', durationS >= 300 ? 60 : Math.min(30, durationS / 4)),
-    sampleS: durationS >= 300 ? 5 : 1,
     compiled,
-  };
+    number('warmup', defaults.warmupS),
+  );
   if (!argv.includes('--no-compile')) compile(root, compiled);
   log(
     `soak: load average ${loadavg()
