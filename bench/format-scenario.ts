@@ -2,14 +2,13 @@
  * The formatter's cost per event, in process (`bench/format.ts`), as a section of the results.
  * @module
  */
-import { cell, check, fixed, log, median, sections, table } from './harness.js';
-import { before, settings } from './setup.js';
-import { JSON_BYTES, runFormatBench } from './format.js';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { JSON_BYTES, runFormatBench } from './format.js';
+import { cell, check, fixed, log, median, sections, table } from './harness.js';
+import { before, settings } from './setup.js';
 
-// ---------------------------------------------------------------- scenarios
-
+/** Runs the formatter benchmark and writes its table and targets. */
 export async function formatScenario(): Promise<void> {
   log('formatter');
   const previous =

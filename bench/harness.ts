@@ -17,7 +17,7 @@ export const CLIENT_CONNECTIONS = 15_000;
 
 // ---------------------------------------------------------------- child processes
 
-export const live = new Set<ChildProcess>();
+const live = new Set<ChildProcess>();
 
 /** The soft and hard open-file limits of processes spawned from here. */
 export function fileLimits(): { soft: number; hard: number } {
@@ -28,7 +28,7 @@ export function fileLimits(): { soft: number; hard: number } {
   };
   return { soft: read('-Sn'), hard: read('-Hn') };
 }
-export const limits = fileLimits();
+const limits = fileLimits();
 
 /** The repository's root folder. */
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -53,6 +53,7 @@ export function compile(sources: string, outDir: string): void {
   compileFiles([...tsFiles(sources, 'src'), ...tsFiles(sources, 'adapters'), ...bench], outDir);
 }
 
+/** A child process (a server or a client) spoken to over IPC, started with the descriptors it needs. */
 export class Child {
   readonly process: ChildProcess;
   private nextId = 0;
@@ -174,17 +175,21 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+/** Stops every child in `children` (each by its own PID) and resolves when all have exited. */
 export async function stopAll(children: Child[]): Promise<void> {
   await Promise.all(children.map((child) => child.stop()));
 }
 
+/** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A process's CPU time (`process.cpuUsage()`), in microseconds. */
 export interface Cpu {
   user: number;
   system: number;
 }
+/** A process's RSS and used heap, in bytes. */
 export interface Memory {
   rss: number;
   heapUsed: number;
@@ -215,6 +220,7 @@ export class Samples {
   }
 }
 
+/** The median of `values` (NaN when empty). */
 export function median(values: number[]): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -224,11 +230,14 @@ export function median(values: number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** How a figure is shown in a table. */
 export type Unit = (value: number) => string;
+/** Shows a figure with `digits` decimals and a suffix (`–` when not finite). */
 export const fixed =
   (digits: number, suffix = ''): Unit =>
   (value) =>
     Number.isFinite(value) ? value.toFixed(digits) + suffix : '–';
+/** Shows a rate as 1.23M, 456k or 789. */
 export const rate: Unit = (value) =>
   !Number.isFinite(value)
     ? '–'
@@ -238,28 +247,35 @@ export const rate: Unit = (value) =>
         ? `${(value / 1e3).toFixed(0)}k`
         : value.toFixed(0);
 
+/** The median and the min–max range of `values`, as two table cells. */
 export function cell(values: number[], unit: Unit): [string, string] {
   if (values.length === 0) return ['–', '–'];
   return [unit(median(values)), `${unit(Math.min(...values))}–${unit(Math.max(...values))}`];
 }
 
+/** `value ÷ base` as `1.23×` (`–` when either is missing). */
 export function ratio(value: number, base: number): string {
   return Number.isFinite(value) && Number.isFinite(base) && base !== 0
     ? `${(value / base).toFixed(2)}×`
     : '–';
 }
 
+/** A markdown table. */
 export function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+/** The sections of the results, in the order they are written. */
 export const sections: string[] = [];
+/** The targets checked so far, for the summary table. */
 export const targets: { target: string; measured: string; met: boolean | undefined }[] = [];
-export const began = Date.now();
+const began = Date.now();
+/** Logs progress to stderr with the seconds since the run began. */
 export const log = (...text: unknown[]): void =>
   console.error(`[bench ${((Date.now() - began) / 1000).toFixed(1)} s]`, ...text);
 
+/** Records whether `value` meets a target (`≥ limit` when `atLeast`, else `≤ limit`). */
 export function check(
   target: string,
   value: number,

@@ -29,6 +29,7 @@ import {
   startServers,
 } from './setup.js';
 
+/** Runs the idle measurement at every size of this mode and writes its tables. */
 export async function idleScenario(): Promise<void> {
   const samples = new Samples();
   const largest = Math.max(...settings.idleSizes);
@@ -51,11 +52,7 @@ export async function idleScenario(): Promise<void> {
  * other, memory measured after a full GC at the end of each. Opening 10,000s of connections is
  * most of the cost, so the repetitions share one set of connections.
  */
-export async function idleRun(
-  servers: Server[],
-  clients: Child[],
-  samples: Samples,
-): Promise<void> {
+async function idleRun(servers: Server[], clients: Child[], samples: Samples): Promise<void> {
   const open = (server: Server, index: number, client: Child, conns: number) => {
     const timeoutMs = 120_000 + 40 * conns * clients.length;
     return client.call(
@@ -136,7 +133,7 @@ export async function idleRun(
   }
 }
 
-export function idleTables(samples: Samples): void {
+function idleTables(samples: Samples): void {
   const base = baselineName();
   for (const size of settings.idleSizes) {
     const baseRss = samples.median(`${String(size)}/${base}/rss`);
@@ -195,7 +192,7 @@ export function idleTables(samples: Samples): void {
 }
 
 /** Each ssekit adapter beside the naive stream on the same framework (issue 12, item 5). */
-export const NAIVE: Record<string, string> = {
+const NAIVE: Record<string, string> = {
   'ssekit/node': 'node:http baseline',
   'ssekit/express': 'express res.write',
   'ssekit/koa': 'koa res.write',
@@ -204,7 +201,7 @@ export const NAIVE: Record<string, string> = {
 };
 
 /** ssekit's own cost per idle stream: its RSS and heap per connection less the naive one's. */
-export function idlePairs(samples: Samples, size: number): void {
+function idlePairs(samples: Samples, size: number): void {
   const rows: string[][] = [];
   for (const [name, naive] of Object.entries(NAIVE)) {
     if (!contenders.some((c) => c.name === name) || !contenders.some((c) => c.name === naive))

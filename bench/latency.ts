@@ -7,10 +7,12 @@ import type { Samples } from './harness.js';
 import { cell, check, fixed, median, ratio, sections, table } from './harness.js';
 import { baselineName, settings, streamers } from './setup.js';
 
+/** The suffix of the latency rows for ssekit endpoints with `open: true`. */
 export const OPEN = ', open: true';
 /** The suffix of the latency rows for ssekit endpoints whose handler returns a source. */
 export const SOURCE = ', returns a source';
 
+/** The time-to-headers and time-to-first-event table and its targets. */
 export function latencyTable(samples: Samples): void {
   const base = baselineName();
   const baseHeaders = samples.median(`latency/${base}/headers`);

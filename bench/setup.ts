@@ -4,19 +4,22 @@
  * clients are started. Every measurement module reads them from here.
  * @module
  */
-import { cacheDir, Child, type Cpu } from './harness.js';
-import { contenders as allContenders, type Contender } from './contenders.js';
-import type { ServerConfig } from './shared.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { contenders as allContenders, type Contender } from './contenders.js';
+import { cacheDir, Child, type Cpu } from './harness.js';
+import type { ServerConfig } from './shared.js';
 
 // ---------------------------------------------------------------- settings
 
+/** The command-line arguments. */
 export const argv = process.argv.slice(2);
-export const option = (name: string): string | undefined =>
+const option = (name: string): string | undefined =>
   argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+/** Whether this is the full (reference) run. */
 export const full = argv.includes('--full');
 
+/** The counts and times of this run's mode. */
 export const settings = full
   ? {
       mode: 'full',
@@ -65,10 +68,12 @@ if (option('reps') !== undefined) settings.repetitions = Number(option('reps'));
 if (option('idle') !== undefined)
   settings.idleSizes = (option('idle') ?? '').split(',').map(Number);
 
+/** The measurements to run (`--only=`). */
 export const scenarios = new Set(
   (option('only') ?? 'format,throughput,latency,idle,slow,soak').split(',').filter(Boolean),
 );
 const wanted = option('contenders')?.split(',');
+/** A copy of `src/` and `adapters/` as they were, for A/B runs (`--before=`). */
 export const before = option('before');
 
 /** A contender as run here: which server script runs which contender under which name. */
@@ -79,16 +84,21 @@ export interface Entry {
   readonly serverName: string;
   readonly script: string;
 }
+/** Contenders whose adapter is missing here. */
 export const skipped = allContenders
   .filter((contender) => !contender.available())
   .map((c) => c.name);
+/** Where the results go (`--out=`, else `bench/RESULTS.md`). */
 export const out = option('out') ?? fileURLToPath(new URL('RESULTS.md', import.meta.url));
 
+/** This checkout's compiled tree. */
 export const compiled = cacheDir('ssekit-bench');
+/** The compiled tree of `--before`. */
 export const compiledBefore = cacheDir('ssekit-bench-before');
 const serverScript = join(compiled, 'bench/server.js');
 const clientScript = join(compiled, 'bench/client.js');
 
+/** The contenders of this run (`--contenders=` and the baseline; `(before)` twins with `--before`). */
 export const contenders: Entry[] = allContenders
   .filter(
     (contender) =>
@@ -111,17 +121,20 @@ export const contenders: Entry[] = allContenders
 /** The contenders that stream (all but the idle-only naive ones): throughput, latency, slow. */
 export const streamers = contenders.filter((contender) => !contender.idleOnly);
 
+/** A started server: its contender, its process and its port. */
 export interface Server {
   contender: Entry;
   child: Child;
   port: number;
 }
 
+/** A server's CPU time so far, in microseconds. */
 export const cpuOf = async (server: Server): Promise<number> => {
   const { user, system } = await server.child.call<Cpu>('cpu');
   return user + system;
 };
 
+/** Starts one server process per contender and resolves with their ports. */
 export async function startServers(list: readonly Entry[], needFiles = 0): Promise<Server[]> {
   const config: ServerConfig = { heartbeat: settings.heartbeatMs };
   const children = list.map(
@@ -141,6 +154,7 @@ export async function startServers(list: readonly Entry[], needFiles = 0): Promi
   }));
 }
 
+/** Starts a client process and resolves once it answers. */
 export async function startClient(needFiles = 0): Promise<Child> {
   const child = new Child(clientScript, [], needFiles, 'client');
   // The client has no port: it is ready when it answers.
@@ -148,5 +162,6 @@ export async function startClient(needFiles = 0): Promise<Child> {
   return child;
 }
 
+/** The name of the baseline contender. */
 export const baselineName = (): string =>
   (allContenders.find((contender) => contender.baseline) as Contender).name;

@@ -17,6 +17,7 @@ import {
 } from './harness.js';
 import { settings, startClient, startServers, streamers } from './setup.js';
 
+/** Runs the slow-consumer measurement and writes its table and targets. */
 export async function slowScenario(): Promise<void> {
   const samples = new Samples();
   const tickMs = 250;

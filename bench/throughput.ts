@@ -29,7 +29,7 @@ import {
 } from './setup.js';
 import { latencyTable, OPEN, SOURCE } from './latency.js';
 
-export interface BurstResult {
+interface BurstResult {
   elapsedMs: number;
   events: number;
   bytes: number;
@@ -38,6 +38,7 @@ export interface BurstResult {
   clientCpuUs: number;
 }
 
+/** Runs the throughput and latency measurements interleaved on one set of servers. */
 export async function throughputAndLatency(): Promise<void> {
   const servers = await startServers(streamers);
   const client = await startClient();
@@ -135,7 +136,7 @@ export async function throughputAndLatency(): Promise<void> {
   }
 }
 
-export function throughputTables(
+function throughputTables(
   samples: Samples,
   runs: { key: string; conns: number; n: number }[],
 ): void {
