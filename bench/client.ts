@@ -6,7 +6,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { serveCalls } from './shared.js';
+import { monotonicMs, serveCalls } from './shared.js';
 
 const LF = 10;
 const LFLF = Buffer.from('\n\n');
@@ -317,6 +317,156 @@ function slow(args: { port: number; path: string; bytesPerTick: number; tickMs: 
   return true;
 }
 
+// ---------------------------------------------------------------- soak
+
+/** Event delays in 0.1 ms buckets up to 10 s (the last bucket holds everything later). */
+const DELAY_BUCKETS = 100_001;
+
+/** One soak stream: reads each event's `<seq> <sent ms>` data and checks the order. */
+class SoakResponse extends Response {
+  text = '';
+  /** Which sequence numbers arrived (index = seq). */
+  readonly seen: Uint8Array;
+  distinct = 0;
+  maxSeq = 0;
+  duplicates = 0;
+  outOfOrder = 0;
+  heartbeats = 0;
+  readonly n: number;
+  readonly t0: number;
+  readonly delays: Uint32Array;
+
+  constructor(n: number, t0: number, delays: Uint32Array) {
+    super();
+    this.n = n;
+    this.t0 = t0;
+    this.delays = delays;
+    this.seen = new Uint8Array(n + 1);
+  }
+
+  override scan(buf: Buffer, start: number, end: number): void {
+    if (start >= end) return;
+    this.text += buf.toString('latin1', start, end);
+    let pos = 0;
+    for (;;) {
+      const nl = this.text.indexOf('\n', pos);
+      if (nl === -1) break;
+      if (this.text.startsWith('data: ', pos)) this.event(this.text.slice(pos + 6, nl));
+      else if (this.text.charCodeAt(pos) === 58 /* ':' */) this.heartbeats++;
+      pos = nl + 1;
+    }
+    this.text = this.text.slice(pos);
+  }
+
+  event(data: string): void {
+    const now = monotonicMs() - this.t0;
+    const space = data.indexOf(' ');
+    const seq = Number(data.slice(0, space));
+    const sentAt = Number(data.slice(space + 1));
+    this.events++;
+    if (this.dataAt === 0) {
+      this.dataAt = performance.now();
+      this.onData?.();
+    }
+    const bucket = Math.min(DELAY_BUCKETS - 1, Math.max(0, Math.round((now - sentAt) * 10)));
+    this.delays[bucket] = (this.delays[bucket] as number) + 1;
+    if (!Number.isInteger(seq) || seq < 1 || seq > this.n || this.seen[seq] === 1) {
+      this.duplicates++;
+      return;
+    }
+    this.seen[seq] = 1;
+    this.distinct++;
+    if (seq < this.maxSeq) this.outOfOrder++;
+    else this.maxSeq = seq;
+  }
+}
+
+const soakHeld: { socket: Socket; response: SoakResponse }[] = [];
+let soakDelays = new Uint32Array(DELAY_BUCKETS);
+
+/**
+ * Opens `conns` soak streams (at most `parallel` connecting at once), each expecting `n` events,
+ * and resolves when every one has its first event.
+ */
+async function soakOpen(args: {
+  port: number;
+  path: string;
+  conns: number;
+  n: number;
+  t0: number;
+  parallel: number;
+  timeoutMs: number;
+  localAddress?: string;
+}): Promise<{ opened: number }> {
+  const deadline = performance.now() + args.timeoutMs;
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < args.conns) {
+      if (performance.now() > deadline) throw new Error('opening soak streams timed out');
+      next++;
+      const response = new SoakResponse(args.n, args.t0, soakDelays);
+      const got = new Promise<void>((resolve) => {
+        response.onData = resolve;
+        response.onEnd = resolve;
+      });
+      const socket = request(args.port, args.path, response, args.localAddress);
+      soakHeld.push({ socket, response });
+      await withTimeout(got, args.timeoutMs, 'first soak event');
+      if (response.dataAt === 0)
+        throw new Error(`soak stream closed early (status ${String(response.status)})`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(args.parallel, args.conns) }, lane));
+  return { opened: soakHeld.length };
+}
+
+/** Resolves when every soak stream has ended (or after `timeoutMs`), then reports them all. */
+async function soakWait(args: { timeoutMs: number }): Promise<{
+  streams: number;
+  ended: number;
+  ok: number;
+  received: number;
+  distinct: number;
+  duplicates: number;
+  outOfOrder: number;
+  missing: number;
+  heartbeats: number;
+  delays: [bucket: number, count: number][];
+}> {
+  const deadline = performance.now() + args.timeoutMs;
+  while (performance.now() < deadline && soakHeld.some((s) => s.response.state !== State.Done)) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const report = {
+    streams: soakHeld.length,
+    ended: 0,
+    ok: 0,
+    received: 0,
+    distinct: 0,
+    duplicates: 0,
+    outOfOrder: 0,
+    missing: 0,
+    heartbeats: 0,
+    delays: [] as [number, number][],
+  };
+  for (const { socket, response } of soakHeld.splice(0)) {
+    socket.destroy();
+    if (response.state === State.Done) report.ended++;
+    if (response.status === 200) report.ok++;
+    report.received += response.events;
+    report.distinct += response.distinct;
+    report.duplicates += response.duplicates;
+    report.outOfOrder += response.outOfOrder;
+    report.missing += response.n - response.distinct;
+    report.heartbeats += response.heartbeats;
+  }
+  soakDelays.forEach((count, bucket) => {
+    if (count > 0) report.delays.push([bucket, count]);
+  });
+  soakDelays = new Uint32Array(DELAY_BUCKETS);
+  return report;
+}
+
 serveCalls({
   burst,
   latency,
@@ -324,9 +474,12 @@ serveCalls({
   heldStats,
   closeAll,
   slow,
+  soakOpen,
+  soakWait,
   slowStats: () => held.map(({ response }) => response.bytes),
   exit: () => {
     closeAll();
+    for (const { socket } of soakHeld.splice(0)) socket.destroy();
     setImmediate(() => process.exit(0));
     return true;
   },

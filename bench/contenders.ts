@@ -11,12 +11,14 @@ import {
   aborted,
   FRAME,
   HEADERS,
+  monotonicMs,
   param,
   type ServerConfig,
   type ServerStats,
   SLOW_DATA,
   SLOW_FRAME,
   sleep,
+  soakData,
   TOKEN,
 } from './shared.js';
 
@@ -33,7 +35,7 @@ export interface Contender {
   create(config: ServerConfig, stats: ServerStats): Promise<Server>;
 }
 
-type Route = 'burst' | 'idle' | 'slow' | 'delay' | 'open' | 'source';
+type Route = 'burst' | 'idle' | 'slow' | 'delay' | 'open' | 'source' | 'soak';
 
 function route(url: string | undefined): Route | undefined {
   const path = (url ?? '/').split('?', 1)[0];
@@ -42,7 +44,8 @@ function route(url: string | undefined): Route | undefined {
     path === '/slow' ||
     path === '/delay' ||
     path === '/open' ||
-    path === '/source'
+    path === '/source' ||
+    path === '/soak'
     ? (path.slice(1) as Route)
     : undefined;
 }
@@ -71,6 +74,20 @@ function ssekitProducers(stats: ServerStats) {
       await sleep(param(url, 'ms', 0));
       await writer.send(TOKEN);
     },
+    /** `/soak`: `n` events, one every `every` ms on a drift-free schedule, then the end. */
+    async soak(writer: SseWriter, url: string): Promise<void> {
+      const n = param(url, 'n', 1);
+      const every = param(url, 'every', 1000);
+      const t0 = param(url, 't0', 0);
+      const start = monotonicMs();
+      for (let seq = 1; seq <= n && !writer.closed; seq++) {
+        const wait = start + (seq - 1) * every - monotonicMs();
+        if (wait > 0) await sleep(wait);
+        if (writer.closed) return;
+        await writer.send(soakData(seq, t0));
+        stats.sent++;
+      }
+    },
     /** `/delay` as an SDK stream is used: the handler returns a source that awaits its first token. */
     source(url: string): AsyncIterable<string> {
       return (async function* () {
@@ -91,6 +108,7 @@ function ssekitOptions(config: ServerConfig): Record<Route, StreamOptions> {
     // `/open` is `/delay` with an opening comment, which commits the headers before the producer runs.
     open: { open: true },
     source: {},
+    soak: { heartbeat: config.heartbeat },
   };
 }
 
@@ -164,6 +182,23 @@ const baseline: Contender = {
           await sleep(param(url, 'ms', 0));
           res.write(FRAME);
           break;
+        case 'soak': {
+          const n = param(url, 'n', 1);
+          const every = param(url, 'every', 1000);
+          const t0 = param(url, 't0', 0);
+          const start = monotonicMs();
+          const timer = setInterval(() => res.write(':\n\n'), config.heartbeat);
+          res.once('close', () => clearInterval(timer));
+          for (let seq = 1; seq <= n; seq++) {
+            const wait = start + (seq - 1) * every - monotonicMs();
+            if (wait > 0) await sleep(wait);
+            if (res.destroyed) return;
+            stats.sent++;
+            if (!res.write(`data: ${soakData(seq, t0)}\n\n`)) await drained(res);
+          }
+          clearInterval(timer);
+          break;
+        }
       }
       res.end();
     }
@@ -265,6 +300,7 @@ const ssekitNode: Contender = {
       delay: sse((writer, req) => producers.delay(writer, req.url ?? '/'), options.delay),
       open: sse((writer, req) => producers.delay(writer, req.url ?? '/'), options.open),
       source: sse((_writer, req) => producers.source(req.url ?? '/'), options.source),
+      soak: sse((writer, req) => producers.soak(writer, req.url ?? '/'), options.soak),
     };
     return createServer((req, res) => {
       const which = route(req.url);
@@ -308,6 +344,10 @@ const ssekitExpress: Contender = {
       '/source',
       sse((_writer, req) => producers.source(req.url), options.source),
     );
+    app.get(
+      '/soak',
+      sse((writer, req) => producers.soak(writer, req.url), options.soak),
+    );
     return createServer(app);
   },
 };
@@ -328,6 +368,7 @@ const ssekitKoa: Contender = {
       delay: sse((writer, ctx) => producers.delay(writer, ctx.url), options.delay),
       open: sse((writer, ctx) => producers.delay(writer, ctx.url), options.open),
       source: sse((_writer, ctx) => producers.source(ctx.url), options.source),
+      soak: sse((writer, ctx) => producers.soak(writer, ctx.url), options.soak),
     };
     const app = new Koa();
     // Koa logs every socket error (a client that resets) with its stack unless the app has an
@@ -376,6 +417,10 @@ const ssekitHono: Contender = {
     app.get(
       '/source',
       sse((_writer, c) => producers.source(c.req.url), options.source),
+    );
+    app.get(
+      '/soak',
+      sse((writer, c) => producers.soak(writer, c.req.url), options.soak),
     );
     return createAdaptorServer({ fetch: app.fetch }) as Server;
   },
@@ -615,6 +660,10 @@ const ssekitFastify: Contender = {
     app.get(
       '/source',
       sse((_writer, request) => producers.source(request.url), options.source),
+    );
+    app.get(
+      '/soak',
+      sse((writer, request) => producers.soak(writer, request.url), options.soak),
     );
     await app.ready();
     return app.server;

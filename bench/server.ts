@@ -4,6 +4,7 @@
  * parent's calls for CPU time, memory (after a full GC) and producer counters.
  */
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { contenders } from './contenders.js';
 import { type ServerConfig, type ServerStats, serveCalls } from './shared.js';
 
@@ -11,7 +12,9 @@ const [name = '', json = '{}'] = process.argv.slice(2);
 const contender = contenders.find((candidate) => candidate.name === name);
 if (contender === undefined) throw new Error(`unknown contender ${name}`);
 const config = JSON.parse(json) as ServerConfig;
-const stats: ServerStats = { offered: 0 };
+const stats: ServerStats = { offered: 0, sent: 0 };
+// Enabled by the soak run only (`loopReset`), so the other runs do not pay for its timer.
+const loop = monitorEventLoopDelay({ resolution: 10 });
 
 const server = await contender.create(config, stats);
 // Room for the 10,000-connection idle run arriving in bursts.
@@ -40,8 +43,24 @@ serveCalls({
   },
   resetStats: () => {
     stats.offered = 0;
+    stats.sent = 0;
     return true;
   },
+  /** Starts (or restarts) the event-loop delay histogram. */
+  loopReset: () => {
+    loop.enable();
+    loop.reset();
+    return true;
+  },
+  /**
+   * The event-loop delay since `loopReset`, in ms beyond the histogram's own 10 ms timer (what it
+   * records is the whole interval: an idle loop reads about 10.1 ms).
+   */
+  loopStats: () => ({
+    p50: loop.percentile(50) / 1e6 - 10,
+    p99: loop.percentile(99) / 1e6 - 10,
+    max: loop.max / 1e6 - 10,
+  }),
 });
 
 function countConnections(): Promise<number> {

@@ -6,6 +6,9 @@
  * - `/idle`: one event, then nothing but heartbeats until the client leaves.
  * - `/slow?bytes=B`: 1 KiB events until B bytes were offered (the producer waits where it can).
  * - `/delay?ms=D`: waits D ms (an LLM thinking), then one event and the end.
+ * - `/soak?n=N&every=E&t0=T`: N events, one every E ms, each `<seq> <ms since T>` (T on the
+ *   {@link monotonicMs} clock), with heartbeats at the configured pace, then the end (the soak run;
+ *   served by the baseline and the ssekit contenders).
  */
 
 /** The 5-byte token of the throughput and latency runs. */
@@ -37,6 +40,22 @@ export interface ServerConfig {
 export interface ServerStats {
   /** Bytes of event data the `/slow` producers have offered so far. */
   offered: number;
+  /** Events the `/soak` producers have sent so far. */
+  sent: number;
+}
+
+/**
+ * Milliseconds on the machine's monotonic clock (`CLOCK_MONOTONIC` on Linux), the same in every
+ * process, so a soak client can take a server's send time from its own receive time.
+ */
+export function monotonicMs(): number {
+  const [seconds, nanoseconds] = process.hrtime();
+  return seconds * 1e3 + nanoseconds / 1e6;
+}
+
+/** The data of soak event `seq`: the sequence number and the send time in ms since `t0`. */
+export function soakData(seq: number, t0: number): string {
+  return `${String(seq)} ${(monotonicMs() - t0).toFixed(3)}`;
 }
 
 /** A numeric query parameter of a request URL (absolute or path-only). */
