@@ -65,12 +65,14 @@ function get(): Promise<number> {
   });
 }
 
+const cpu0 = process.cpuUsage();
 const started = performance.now();
 const counts = await Promise.all(Array.from({ length: conns }, get));
 const ms = performance.now() - started;
 const total = counts.reduce((a, b) => a + b, 0);
+const cpu = process.cpuUsage(cpu0);
 console.log(
-  `${mode}: ${total} events in ${ms.toFixed(0)} ms: ${Math.round(total / (ms / 1000))} events/s`,
+  `${mode}: ${total} events in ${ms.toFixed(0)} ms: ${Math.round(total / (ms / 1000))} events/s, ${((cpu.user + cpu.system) / total).toFixed(3)} µs CPU/event (server and client)`,
 );
 server.close();
 await resumable?.close();
