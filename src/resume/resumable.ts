@@ -201,8 +201,23 @@ export interface Resumable {
 
 const noop = (): void => {};
 
-/** Producers are paused while this many events wait for the store. */
+/** Producers are paused while this many events wait to be sent to the store. */
 const HIGH_WATER = 512;
+
+/**
+ * The most appends of one generation in flight at once. Each carries its explicit seqs and the
+ * store refuses one that does not continue the stored seq, so appends are pipelined without
+ * risking a gap (a Redis store then never waits idle for the next batch: bench/resume-redis.ts);
+ * readers get each batch once it and every batch before it are stored.
+ */
+const MAX_IN_FLIGHT = 4;
+
+/** One append in flight: its events, when it was sent, and its outcome. */
+interface Append {
+  readonly events: StoredEvent[];
+  readonly startedAt: number;
+  readonly done: Promise<void>;
+}
 
 /** Milliseconds a local reader may hold the producer back before it is cut. */
 const STALL_MS = 2000;
@@ -717,7 +732,7 @@ let channel: MessageChannel | undefined;
 function flushScheduled(): void {
   // Node: an idle port must not keep the process alive; it is held only while a flush waits.
   unref(channel?.port1);
-  for (const generation of flushQueue.splice(0)) generation.flushing = generation.flush();
+  for (const generation of flushQueue.splice(0)) generation.flush();
 }
 
 /**
@@ -758,8 +773,7 @@ class Generation {
   stagedHead = 0;
   seq = 0;
   batch: StoredEvent[] = [];
-  appending = false;
-  flushed: Promise<void> = Promise.resolve();
+  inFlight: Append[] = [];
   wake: (() => void) | undefined = undefined;
   readonly local = new Set<ReaderQueue>();
   remoteReaders = 0;
@@ -774,7 +788,8 @@ class Generation {
   scheduled = false;
   appendStartedAt = 0;
   watchdog: ReturnType<typeof setInterval> | undefined = undefined;
-  flushing: Promise<void> | undefined = undefined;
+  /** The loop that settles the appends in flight, in order (`undefined` while none is). */
+  settling: Promise<void> | undefined = undefined;
 
   readonly storeFailure: Promise<void>;
   markStoreDown: () => void = noop;
@@ -949,37 +964,61 @@ class Generation {
   /**
    * Schedules one flush of what is batched, after the current task: the events a producer sends
    * in one turn of the event loop (a burst, or the tokens of one upstream chunk) go to the store
-   * in one append. Events sent while an append is in flight go in the next one.
+   * in one append. Events sent while {@link MAX_IN_FLIGHT} appends are in flight go in the next
+   * one, sent as soon as the oldest is stored.
    */
   schedule(): void {
-    if (this.appending || this.scheduled) return;
+    if (this.scheduled || this.inFlight.length >= MAX_IN_FLIGHT) return;
     this.scheduled = true;
     afterTask(this);
   }
 
-  async flush(): Promise<void> {
+  /** Sends what is batched as one append, if a slot is free; {@link settle} takes the outcome. */
+  flush(): void {
     this.scheduled = false;
-    if (this.appending) return;
-    this.appending = true;
+    if (
+      this.batch.length === 0 ||
+      this.inFlight.length >= MAX_IN_FLIGHT ||
+      this.storeIsDown ||
+      this.failure?.reason === 'store_unavailable'
+    )
+      return;
+    const events = this.batch;
+    this.batch = [];
     const { store } = this.owner.config;
+    // Called at once (appends are sent in seq order); a store that throws rejects `done`.
+    const done = (async () => store.append(this.streamId, this.gen, events))();
+    // settle() awaits every append in order and handles the first failure; an append still in
+    // flight behind a failed one is refused by the store (its seqs do not continue) or stored
+    // without readers, and its outcome is that failure's, already handled.
+    done.catch(noop);
+    this.inFlight.push({ events, startedAt: Date.now(), done });
+    this.watchAppends();
+    if (this.settling === undefined) this.settling = this.settle();
+  }
+
+  /**
+   * Takes the appends' outcomes in seq order: each stored batch goes to the local readers (after
+   * every batch before it: write-ahead, in order), and frees a slot for what was batched since.
+   */
+  async settle(): Promise<void> {
     try {
-      while (this.batch.length > 0 && this.failure?.reason !== 'store_unavailable') {
-        const events = this.batch;
-        this.batch = [];
-        this.appendStartedAt = Date.now();
-        this.watchAppends();
-        await store.append(this.streamId, this.gen, events);
-        this.appendStartedAt = 0;
+      for (let head = this.inFlight[0]; head !== undefined; head = this.inFlight[0]) {
+        this.appendStartedAt = head.startedAt;
+        await head.done;
+        this.inFlight.shift();
         for (const queue of this.local) {
-          if (!queue.push(events)) this.local.delete(queue);
+          if (!queue.push(head.events)) this.local.delete(queue);
         }
+        this.flush();
         this.release();
       }
     } catch (error) {
+      this.inFlight = [];
       this.storeFailed(error);
     } finally {
       this.appendStartedAt = 0;
-      this.appending = false;
+      this.settling = undefined;
       this.release();
     }
   }
@@ -1041,14 +1080,11 @@ class Generation {
   async complete(): Promise<void> {
     // Events the engine accepted before it ended are stored before the end is, unless the store
     // itself failed (an append that hangs is given up on: the watchdog fails it).
-    while (this.flushing !== undefined && !this.storeDown()) {
-      const flushing = this.flushing;
-      await Promise.race([flushing, this.storeFailure]);
-      if (this.flushing === flushing) this.flushing = undefined;
-    }
-    if (this.batch.length > 0 && !this.storeDown()) {
-      this.flushing = this.flush();
-      await Promise.race([this.flushing, this.storeFailure]);
+    while (!this.storeDown()) {
+      if (this.settling === undefined) this.flush();
+      const { settling } = this;
+      if (settling === undefined) break; // nothing left to store, or the store failed
+      await Promise.race([settling, this.storeFailure]);
     }
     this.finished = true;
     this.stopTimers();

@@ -109,6 +109,12 @@ interface Followed {
   checking: boolean;
 }
 
+/** One append in flight on this instance: its first seq and its outcome. */
+interface Appending {
+  readonly first: number;
+  done: Promise<void>;
+}
+
 interface LocalReader {
   readonly queue: ReaderQueue;
   /** The last seq pushed to (or read by) this reader: later pushes skip what it has. */
@@ -221,6 +227,8 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
   };
 
   const followed = new Map<string, Followed>();
+  /** The appends in flight here, per log key (createResumable keeps a few per generation). */
+  const appending = new Map<string, Set<Appending>>();
   const stopListeners = new Set<(streamId: string, gen: string) => void>();
   let subscription: Promise<RedisSubscription | undefined> | undefined;
   let closed = false;
@@ -543,6 +551,64 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
     }
   }
 
+  /** One append's script calls (see `append`): retried past a stored prefix, fenced. */
+  const appendBatch = async (
+    k: ReturnType<typeof keys>,
+    logKey: string,
+    streamId: string,
+    gen: string,
+    events: readonly StoredEvent[],
+    running: ReadonlySet<Appending>,
+  ): Promise<void> => {
+    let batch = events;
+    for (;;) {
+      const first = (batch[0] as StoredEvent).seq;
+      const last = (batch.at(-1) as StoredEvent).seq;
+      const reply = parseTuple(
+        await commands.script(
+          scripts.append,
+          [k.meta, logKey],
+          [
+            gen,
+            instanceId,
+            String(first),
+            String(last),
+            JSON.stringify(
+              batch.map((e) => (e.event === undefined ? [e.data] : [e.data, e.event])),
+            ),
+            String(maxEvents),
+            String(idleMs),
+            String(Date.now()),
+          ],
+        ),
+      );
+      if (reply[0] === 'ok') break;
+      if (reply[0] === 'fenced') {
+        throw new SseError(
+          'STORE_FENCED',
+          reply[1] === ''
+            ? `stream ${streamId} generation ${gen} is no longer in Redis (expired, replaced, or Redis lost its data)`
+            : `stream ${streamId} generation ${gen} is ${String(reply[1])}, not live: appends are refused`,
+        );
+      }
+      const stored = Number(reply[1]);
+      if (stored < first - 1) {
+        const earlier = [...running].filter((other) => other.first < first);
+        if (earlier.length > 0) {
+          await Promise.allSettled(earlier.map((other) => other.done));
+          continue;
+        }
+        throw new RangeError(
+          `\`events\` must continue seq ${String(stored)} of ${streamId}, received ${String(first)}`,
+        );
+      }
+      // A retry of a stored append: skip what is stored, append the rest.
+      batch = batch.filter((e) => e.seq > stored);
+      if (batch.length === 0) return;
+    }
+    dispatch(logKey, batch, undefined);
+  };
+
   const store: ResumeStore = {
     instanceId,
     leaseMs,
@@ -606,48 +672,21 @@ export function redisStore(options: RedisStoreOptions): ResumeStore {
       }
       const k = keys(streamId);
       const logKey = k.log(gen);
-      let batch = events;
-      for (;;) {
-        const first = (batch[0] as StoredEvent).seq;
-        const last = (batch.at(-1) as StoredEvent).seq;
-        const reply = parseTuple(
-          await commands.script(
-            scripts.append,
-            [k.meta, logKey],
-            [
-              gen,
-              instanceId,
-              String(first),
-              String(last),
-              JSON.stringify(
-                batch.map((e) => (e.event === undefined ? [e.data] : [e.data, e.event])),
-              ),
-              String(maxEvents),
-              String(idleMs),
-              String(Date.now()),
-            ],
-          ),
-        );
-        if (reply[0] === 'ok') break;
-        if (reply[0] === 'fenced') {
-          throw new SseError(
-            'STORE_FENCED',
-            reply[1] === ''
-              ? `stream ${streamId} generation ${gen} is no longer in Redis (expired, replaced, or Redis lost its data)`
-              : `stream ${streamId} generation ${gen} is ${String(reply[1])}, not live: appends are refused`,
-          );
-        }
-        const stored = Number(reply[1]);
-        if (stored < first - 1) {
-          throw new RangeError(
-            `\`events\` must continue seq ${String(stored)} of ${streamId}, received ${String(first)}`,
-          );
-        }
-        // A retry of a stored append: skip what is stored, append the rest.
-        batch = batch.filter((e) => e.seq > stored);
-        if (batch.length === 0) return;
+      // createResumable pipelines a generation's appends; after a dropped connection their
+      // retries may land out of order. A gap behind an earlier append of this log still in flight
+      // here waits for it, then tries again; any other gap is refused.
+      const first = (events[0] as StoredEvent).seq;
+      const running = appending.get(logKey) ?? new Set<Appending>();
+      appending.set(logKey, running);
+      const own: Appending = { first, done: Promise.resolve() };
+      own.done = appendBatch(k, logKey, streamId, gen, events, running);
+      running.add(own);
+      try {
+        await own.done;
+      } finally {
+        running.delete(own);
+        if (running.size === 0 && appending.get(logKey) === running) appending.delete(logKey);
       }
-      dispatch(logKey, batch, undefined);
     },
 
     async finalize(streamId: string, gen: string, end: StreamEnd): Promise<boolean> {

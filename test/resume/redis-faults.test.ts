@@ -104,6 +104,45 @@ describeWithRedis('Redis store faults', () => {
       expect(got.end).toBe('done/');
     });
 
+    it(`${name}: pipelined appends that reach Redis out of order (a retry after a drop) are all stored, in order`, async () => {
+      const server = await startRedis();
+      servers.push(server);
+      const connect = clients[name];
+      if (connect === undefined) throw new Error(name);
+      const client = await connect(server.url);
+      opened.push(client);
+      // The first send of the append of seqs 1–5 is held back (as a retry after a dropped
+      // connection would be), so the append of 6–10 reaches Redis first and finds a gap.
+      let held = false;
+      const connection = {
+        ...client.connection,
+        send: async (args: readonly string[]) => {
+          if (
+            !held &&
+            args[0]?.startsWith('EVAL') === true &&
+            args.some((arg) => arg.startsWith('[["e1"]'))
+          ) {
+            held = true;
+            await sleep(100);
+          }
+          return client.connection.send(args);
+        },
+      };
+      const store = redisStore({ leaseMs: 400, timeoutMs: 3_000, client: connection });
+      stores.push(store);
+      await store.create('chat', { gen: 'g1', ifRunning: 'join' });
+      const first = store.append('chat', 'g1', events(1, 5));
+      const second = store.append('chat', 'g1', events(6, 10));
+      await Promise.all([first, second]);
+      expect(held).toBe(true);
+      await store.finalize('chat', 'g1', { state: 'done', reason: undefined });
+      const got = await drain(store.read('chat', 'g1', 0));
+      expect(got.seqs).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+      // A gap with no earlier append in flight is still refused.
+      await store.create('other', { gen: 'g2', ifRunning: 'join' });
+      await expect(store.append('other', 'g2', events(3, 4))).rejects.toBeInstanceOf(RangeError);
+    });
+
     it(`${name}: Redis restarted mid-stream WITHOUT persistence: readers learn the generation is gone, the producer is fenced`, async () => {
       const { server, make } = await setup(name);
       const producer = await make();

@@ -217,6 +217,97 @@ describe('loss is never silent', () => {
     );
   });
 
+  /** The memory store behind appends that each wait `delay(k)` ms (k: the append's index). */
+  function delayed(delay: (k: number) => number, fail?: (k: number) => boolean) {
+    const store = memoryStore();
+    const seen = { inFlight: 0, maxInFlight: 0, appends: 0 };
+    const wrapped: ResumeStore = {
+      instanceId: store.instanceId,
+      leaseMs: store.leaseMs,
+      create: (...args) => store.create(...args),
+      append: async (...args) => {
+        const k = seen.appends++;
+        seen.maxInFlight = Math.max(seen.maxInFlight, ++seen.inFlight);
+        try {
+          // Sent in order, settled out of order: a later append may finish first.
+          if (fail?.(k) === true) {
+            await sleep(delay(k));
+            throw new Error(`append ${String(k)} failed`);
+          }
+          // The store sees appends in the order sent; its outcome is taken after the delay.
+          const outcome = store.append(...args).then(
+            () => undefined,
+            (error: unknown) => ({ error }),
+          );
+          await sleep(delay(k));
+          const refused = await outcome;
+          if (refused !== undefined) throw refused.error;
+        } finally {
+          seen.inFlight--;
+        }
+      },
+      finalize: (...args) => store.finalize(...args),
+      meta: (...args) => store.meta(...args),
+      read: (...args) => store.read(...args),
+      renew: (...args) => store.renew(...args),
+      requestStop: (...args) => store.requestStop(...args),
+      onStop: (...args) => store.onStop(...args),
+      close: () => store.close(),
+    };
+    return { store: wrapped, seen };
+  }
+
+  it('pipelined appends that settle out of order reach the reader in seq order, each once', async () => {
+    const { store, seen } = delayed((k) => Math.max(0, 60 - 15 * (k % 4)));
+    const { url } = await setup(
+      () => async (writer) => {
+        for (const word of words(12)) {
+          await writer.send(word);
+          await sleep(2); // each its own flush
+        }
+      },
+      { store },
+    );
+    const got = await readEvents(`${url}/s/pipe`, { method: 'POST' });
+    expect(dataOf(got.events)).toEqual(words(12));
+    const gen = got.headers.get('ssekit-cursor')?.split('.')[0] as string;
+    expect(got.events.filter((e) => e.event === undefined).map((e) => e.id)).toEqual(
+      words(12).map((_, i) => `${gen}.${String(i + 1)}`),
+    );
+    expect(seen.maxInFlight).toBeGreaterThan(1);
+  });
+
+  it('when an append in flight fails, the reader gets the events before it, then store_unavailable; none after it', async () => {
+    const errors: unknown[] = [];
+    const { store, seen } = delayed(
+      (k) => (k === 2 ? 80 : 5),
+      (k) => k === 2,
+    );
+    const { url } = await setup(
+      () => async (writer) => {
+        for (const word of words(12)) {
+          await writer.send(word);
+          await sleep(2);
+        }
+      },
+      { store, onError: (error) => errors.push(error) },
+    );
+    const got = await readEvents(`${url}/s/pipe-fail`, { method: 'POST' });
+    const data = dataOf(got.events);
+    // Appends 0 and 1 held one word each (or a few): what the reader got is a prefix, and ends
+    // where the failed append began.
+    expect(words(12).slice(0, data.length)).toEqual(data);
+    expect(data.length).toBeGreaterThan(0);
+    expect(data.length).toBeLessThan(12);
+    expect(JSON.parse(got.events.at(-1)?.data as string)).toMatchObject({
+      code: 'store_unavailable',
+    });
+    expect(seen.maxInFlight).toBeGreaterThan(1);
+    expect(errors.some((error) => isSseError(error) && error.code === 'STORE_UNAVAILABLE')).toBe(
+      true,
+    );
+  });
+
   it('a generation whose producer stopped renewing ends its followers with producer_lost, and can start again', async () => {
     const store = memoryStore({ leaseMs: 200 });
     const { url } = await setup(() => tokens(words(2)).producer, { store });
