@@ -216,7 +216,11 @@ const MAX_IN_FLIGHT = 4;
 interface Append {
   readonly events: StoredEvent[];
   readonly startedAt: number;
-  readonly done: Promise<void>;
+  /**
+   * Settles when the store has answered, never rejects: `undefined` once stored, else the
+   * store's error, which {@link Generation.settle} takes in seq order and handles.
+   */
+  readonly outcome: Promise<{ error: unknown } | undefined>;
 }
 
 /** Milliseconds a local reader may hold the producer back before it is cut. */
@@ -986,13 +990,14 @@ class Generation {
     const events = this.batch;
     this.batch = [];
     const { store } = this.owner.config;
-    // Called at once (appends are sent in seq order); a store that throws rejects `done`.
-    const done = (async () => store.append(this.streamId, this.gen, events))();
-    // settle() awaits every append in order and handles the first failure; an append still in
-    // flight behind a failed one is refused by the store (its seqs do not continue) or stored
-    // without readers, and its outcome is that failure's, already handled.
-    done.catch(noop);
-    this.inFlight.push({ events, startedAt: Date.now(), done });
+    // Called at once (appends are sent in seq order). settle() takes every outcome in order and
+    // handles the first failure; an append in flight behind a failed one is refused by the store
+    // (its seqs do not continue) or stored without readers, and ends with that failure.
+    const outcome = (async () => store.append(this.streamId, this.gen, events))().then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
+    this.inFlight.push({ events, startedAt: Date.now(), outcome });
     this.watchAppends();
     if (this.settling === undefined) this.settling = this.settle();
   }
@@ -1005,7 +1010,8 @@ class Generation {
     try {
       for (let head = this.inFlight[0]; head !== undefined; head = this.inFlight[0]) {
         this.appendStartedAt = head.startedAt;
-        await head.done;
+        const failed = await head.outcome;
+        if (failed !== undefined) throw failed.error;
         this.inFlight.shift();
         for (const queue of this.local) {
           if (!queue.push(head.events)) this.local.delete(queue);
